@@ -1,0 +1,16 @@
+"""Dramatiq actors. Workers start with ``dramatiq actors``.
+
+Importing this package builds the broker (first, before any actor is declared), connects the
+document store, declares the actors and registers the job queue with services.jobs.
+"""
+
+from actors.broker import broker  # noqa: I001  (the broker must exist before any actor module)
+from actors.queue import DramatiqJobQueue
+from actors.sync import process_user
+from models.connection import connect
+from services.jobs import configure_queue
+
+connect()
+configure_queue(DramatiqJobQueue(process_user))
+
+__all__ = ["broker", "process_user"]

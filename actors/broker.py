@@ -1,0 +1,62 @@
+"""The broker, built once from settings before any actor is declared.
+
+RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
+``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
+CurrentMessage, our JobStatusMiddleware, and Retries (JOB_MAX_RETRIES, exponential backoff with jitter).
+
+JobStatusMiddleware is listed *before* Retries: Dramatiq runs ``after_*`` hooks in reverse order, so
+ours runs after Retries has decided whether the message is retried or failed.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AgeLimit, CurrentMessage, Retries, ShutdownNotifications, TimeLimit
+
+from actors.job_status_middleware import JobStatusMiddleware
+from services.redis_pool import get_redis
+from services.settings import Settings, get_settings
+
+#: Messages older than this are dropped rather than processed (a sync this stale is superseded).
+MAX_MESSAGE_AGE_MS = 24 * 3_600_000
+
+
+def build_middleware(settings: Settings) -> list:
+    return [
+        AgeLimit(max_age=MAX_MESSAGE_AGE_MS),
+        TimeLimit(time_limit=settings.job_time_limit_seconds * 1000),
+        ShutdownNotifications(notify_shutdown=True),
+        CurrentMessage(),
+        JobStatusMiddleware(),
+        Retries(
+            max_retries=settings.job_max_retries,
+            min_backoff=settings.job_min_backoff_ms,
+            max_backoff=settings.job_max_backoff_ms,
+        ),
+    ]
+
+
+def build_broker(settings: Settings | None = None, client: redis.Redis | None = None) -> dramatiq.Broker:
+    settings = settings or get_settings()
+    middleware = build_middleware(settings)
+    url = settings.broker
+    if url and url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, middleware=middleware)
+    if client is None:
+        use_shared_pool = not settings.broker_url or settings.broker_url == settings.redis_url
+        client = get_redis(settings) if use_shared_pool else redis.Redis.from_url(settings.broker_url)
+    return RedisBroker(
+        client=client,
+        namespace=settings.redis_namespace,
+        middleware=middleware,
+        heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.broker_maintenance_chance,
+    )
+
+
+broker = build_broker()
+dramatiq.set_broker(broker)

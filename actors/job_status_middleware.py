@@ -1,0 +1,70 @@
+"""Moves each job's record through queued → running → retrying → completed | failed | cancelled."""
+
+from __future__ import annotations
+
+import logging
+
+from dramatiq import Middleware
+from dramatiq.middleware import SkipMessage
+
+from services.active_jobs import ActiveJobs
+from services.errors import JobCancelled
+from services.job_status import JobRecords
+from services.redis_pool import get_redis
+from services.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+#: Only messages of these actors are jobs with a status record.
+JOB_ACTORS = {"process_user"}
+
+
+class JobStatusMiddleware(Middleware):
+    """Records each attempt of a job: start, end, error, duration and worker.
+
+    A job whose record says cancelled (or already finished) is skipped, never run.
+    """
+
+    def __init__(self) -> None:
+        self._records: JobRecords | None = None
+        self._active: ActiveJobs | None = None
+
+    @property
+    def records(self) -> JobRecords:
+        if self._records is None:
+            self._records = JobRecords(get_settings())
+        return self._records
+
+    @property
+    def active(self) -> ActiveJobs:
+        if self._active is None:
+            settings = get_settings()
+            self._active = ActiveJobs(settings, get_redis(settings))
+        return self._active
+
+    def before_process_message(self, broker, message) -> None:
+        if message.actor_name not in JOB_ACTORS:
+            return
+        record = self.records.start(message.message_id, message.args[0])
+        if record is None:
+            logger.info("Skipping job %s: it was cancelled or has already finished.", message.message_id)
+            raise SkipMessage()
+        logger.info("Job %s for user %s started, attempt %d.", record.job_id, record.user_id, record.attempts)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        if message.actor_name not in JOB_ACTORS:
+            return
+        job_id, user_id = message.message_id, message.args[0]
+        if exception is None:
+            status = "completed"
+        elif isinstance(exception, JobCancelled):
+            status = "cancelled"
+        elif message.failed:
+            status = "failed"
+        else:
+            status = "retrying"
+        self.records.finish(job_id, status, exception)
+        if status != "retrying":
+            self.active.release(user_id, job_id)
+        log = logger.info if status in ("completed", "cancelled") else logger.warning
+        log("Job %s for user %s %s%s.", job_id, user_id, status, f": {exception}" if exception else "")

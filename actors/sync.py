@@ -1,0 +1,21 @@
+"""The sync actor: one message per user, thin over services.processing."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from services.errors import JobCancelled, PermanentSpApiError, UnknownUserError
+from services.jobs import QUEUE_NAME
+from services.processing import process_user_data
+
+
+@dramatiq.actor(queue_name=QUEUE_NAME, throws=(UnknownUserError, PermanentSpApiError, JobCancelled))
+def process_user(user_id: str) -> None:
+    """Sync every active seller account of ``user_id`` (fetch → analyse → cache → mark complete).
+
+    Transient failures raise and are retried by the Retries middleware with exponential backoff;
+    the errors in ``throws`` would fail the same way again, so they fail the job at once.
+    """
+    message = CurrentMessage.get_current_message()
+    process_user_data(user_id, job_id=message.message_id if message else None)

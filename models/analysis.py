@@ -1,0 +1,20 @@
+"""The latest analysis of each seller account: the KPIs of DESIGN.md, also cached in Redis."""
+
+from mongoengine import DateTimeField, DictField, Document, StringField
+
+
+class Analysis(Document):
+    user_id = StringField(required=True)
+    region = StringField(required=True)
+    country = StringField(required=True)
+    marketplace_id = StringField(required=True)
+    #: ``<first day>--<last day>`` of the 30-day window analysed.
+    period = StringField(required=True)
+    computed_at = DateTimeField(required=True)
+    kpis = DictField()
+
+    meta = {
+        "collection": "analyses",
+        "auto_create_index": False,
+        "indexes": [{"fields": ["user_id", "marketplace_id"], "unique": True}],
+    }

@@ -1,0 +1,99 @@
+"""Job-status records: one per Dramatiq message (``job_id`` is the message id).
+
+Lifecycle: queued → running → completed | retrying → running … | failed | cancelled. Transitions are
+atomic conditional updates made by services.job_status; this module only declares the shape.
+"""
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    EmbeddedDocumentListField,
+    IntField,
+    StringField,
+)
+
+JOB_STATUSES = ("queued", "running", "retrying", "completed", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "running", "retrying")
+FINISHED_STATUSES = ("completed", "failed", "cancelled")
+TRIGGERS = ("schedule", "manual", "retry", "demo")
+ACCOUNT_RESULT_STATUSES = ("pending", "completed", "failed", "auth_error", "skipped")
+
+
+class JobError(EmbeddedDocument):
+    #: The exception's class name, e.g. ``TransientSpApiError``.
+    type = StringField(required=True)
+    #: A one-paragraph message; never contains a secret.
+    message = StringField(required=True)
+
+
+class AccountResult(EmbeddedDocument):
+    account_id = StringField(required=True)
+    region = StringField()
+    country = StringField()
+    status = StringField(default="pending", choices=ACCOUNT_RESULT_STATUSES)
+    orders_fetched = IntField(default=0)
+    duration_ms = IntField()
+    error = EmbeddedDocumentField(JobError)
+
+
+class JobStatus(Document):
+    job_id = StringField(required=True)
+    user_id = StringField(required=True)
+    status = StringField(required=True, choices=JOB_STATUSES)
+    trigger = StringField(default="manual", choices=TRIGGERS)
+    #: How many times a worker started this job.
+    attempts = IntField(default=0)
+    max_attempts = IntField(default=4)
+    queued_at = DateTimeField(required=True)
+    started_at = DateTimeField()
+    completed_at = DateTimeField()
+    failed_at = DateTimeField()
+    cancelled_at = DateTimeField()
+    updated_at = DateTimeField(required=True)
+    #: Milliseconds of the last attempt, from its start to its end.
+    duration_ms = IntField()
+    accounts = EmbeddedDocumentListField(AccountResult)
+    error = EmbeddedDocumentField(JobError)
+    #: ``hostname:pid:thread`` of the worker that last ran the job.
+    worker = StringField()
+    #: Set when a running job is cancelled: it stops before its next account.
+    cancel_requested = BooleanField(default=False)
+    #: The job this one retries (POST /job/{id}/retry).
+    retry_of = StringField()
+    #: The TTL index removes the record at this time (JOB_STATUS_RETENTION_DAYS after the last update).
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "job_statuses",
+        "auto_create_index": False,
+        "indexes": [
+            {"fields": ["job_id"], "unique": True},
+            {"fields": ["user_id", "-queued_at"]},
+            {"fields": ["status", "-updated_at"]},
+            {"fields": ["-queued_at"]},
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+
+    @property
+    def accounts_total(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def accounts_processed(self) -> int:
+        return sum(1 for a in self.accounts if a.status != "pending")
+
+    @property
+    def accounts_failed(self) -> int:
+        return sum(1 for a in self.accounts if a.status in ("failed", "auth_error"))
+
+    @property
+    def progress(self) -> int:
+        """Percent of accounts processed (0-100)."""
+        total = self.accounts_total
+        if total == 0:
+            return 100 if self.status == "completed" else 0
+        return round(100 * self.accounts_processed / total)

@@ -1,0 +1,45 @@
+"""Create every collection's indexes, idempotently (the Procfile ``release:`` step).
+
+Run as ``python -m models.migrate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from models.accounts import SellerAccount, User
+from models.analysis import Analysis
+from models.jobs import JobStatus
+from models.sales import InventoryItem, Order, SalesMetric
+
+DOCUMENTS = (User, SellerAccount, Order, SalesMetric, InventoryItem, Analysis, JobStatus)
+
+logger = logging.getLogger(__name__)
+
+
+def create_indexes() -> list[str]:
+    """Ensure the declared indexes exist; returns the names of the collections touched."""
+    for document in DOCUMENTS:
+        document.ensure_indexes()
+    return [d._get_collection_name() for d in DOCUMENTS]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from models.connection import connect
+    from services.errors import SettingsError
+    from services.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"sellersync: {exc}", file=sys.stderr)
+        return 2
+    store = connect(settings)
+    names = create_indexes()
+    print(f"Indexes ensured on {len(names)} collections ({store}): {', '.join(names)}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

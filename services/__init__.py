@@ -1,0 +1,1 @@
+"""Business logic of sellersync: plain Python, no Dramatiq or Falcon imports."""

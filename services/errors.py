@@ -1,0 +1,44 @@
+"""The errors of sellersync, in one small tree."""
+
+
+class SellerSyncError(Exception):
+    """Base class of every error raised on purpose by sellersync."""
+
+
+class SettingsError(SellerSyncError, ValueError):
+    """A setting is present but malformed; the message is one line naming the variable."""
+
+
+class UnknownUserError(SellerSyncError, LookupError):
+    """No user has this id."""
+
+
+class UnknownJobError(SellerSyncError, LookupError):
+    """No job has this id."""
+
+
+class JobStateError(SellerSyncError):
+    """The job is in a state that does not allow the operation (e.g. cancelling a finished job)."""
+
+
+class AccountAuthError(SellerSyncError):
+    """Amazon refused the account's authorisation (revoked or invalid refresh token, 403).
+
+    Permanent: the account is marked ``auth_error`` and the call is not retried.
+    """
+
+
+class SpApiError(SellerSyncError):
+    """An SP-API call failed after its call-level retries."""
+
+
+class PermanentSpApiError(SpApiError):
+    """A failure that a later retry would repeat: a 400 (a bug in our request), a body that is not JSON."""
+
+
+class TransientSpApiError(SpApiError):
+    """A failure worth retrying later as a whole job: throttling, 5xx, timeouts, connection errors."""
+
+
+class JobCancelled(SellerSyncError):
+    """The job was cancelled while it ran; it stops before its next account."""

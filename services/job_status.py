@@ -1,0 +1,180 @@
+"""Job-status transitions, each one atomic conditional update on the JobStatus record.
+
+queued → running → completed | retrying → running … | failed | cancelled. A transition names the
+states it may leave, so two actors racing (a cancel and a start, say) cannot both win.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from models import AccountResult, JobError, JobStatus
+from models.jobs import ACTIVE_STATUSES
+from services.errors import JobStateError, UnknownJobError
+from services.settings import Settings, get_settings
+
+MAX_ERROR_MESSAGE = 2000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+def job_error(exc: BaseException) -> JobError:
+    """The stored form of an exception: its class name and a bounded message (never a secret).
+
+    Our own errors are built from Amazon's codes and messages only; refresh tokens never reach them.
+    """
+    message = str(exc) or repr(exc)
+    return JobError(type=type(exc).__name__, message=message[:MAX_ERROR_MESSAGE])
+
+
+@dataclass
+class JobRecords:
+    settings: Settings
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def default(cls) -> JobRecords:
+        return cls(get_settings())
+
+    def _expiry(self, now: datetime) -> datetime:
+        return now + timedelta(days=self.settings.job_status_retention_days)
+
+    def new_record(
+        self,
+        job_id: str,
+        user_id: str,
+        trigger: str,
+        *,
+        retry_of: str | None = None,
+        now: datetime | None = None,
+    ) -> JobStatus:
+        now = now or self.clock()
+        return JobStatus(
+            job_id=job_id,
+            user_id=user_id,
+            status="queued",
+            trigger=trigger,
+            attempts=0,
+            max_attempts=self.settings.job_max_retries + 1,
+            queued_at=now,
+            updated_at=now,
+            retry_of=retry_of,
+            expires_at=self._expiry(now),
+        )
+
+    def create_queued(
+        self, job_id: str, user_id: str, trigger: str, *, retry_of: str | None = None
+    ) -> JobStatus:
+        return self.new_record(job_id, user_id, trigger, retry_of=retry_of).save(force_insert=True)
+
+    def insert_many(self, records: Iterable[JobStatus]) -> int:
+        """One bulk insert for many new records (the scheduler's batches)."""
+        documents = [r.to_mongo() for r in records]
+        if documents:
+            JobStatus._get_collection().insert_many(documents, ordered=False)
+        return len(documents)
+
+    def get(self, job_id: str) -> JobStatus:
+        record = JobStatus.objects(job_id=job_id).first()
+        if record is None:
+            raise UnknownJobError(f"no job with id {job_id!r}")
+        return record
+
+    def start(self, job_id: str, user_id: str, *, worker: str | None = None) -> JobStatus | None:
+        """Mark the job running and count the attempt; None when it must not run (cancelled or finished).
+
+        ``running`` may be left for ``running`` again: that is a redelivery after a worker died.
+        A record that does not exist (expired, or written to another store) is created running.
+        """
+        now = self.clock()
+        changes = dict(
+            set__status="running",
+            set__started_at=now,
+            set__updated_at=now,
+            set__expires_at=self._expiry(now),
+            set__worker=worker or worker_id(),
+            inc__attempts=1,
+        )
+        record = JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES).modify(new=True, **changes)
+        if record is not None:
+            return record
+        if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
+            return None
+        self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
+        return JobStatus.objects(job_id=job_id, status="queued").modify(new=True, **changes)
+
+    def plan_accounts(self, job_id: str, accounts: list[AccountResult]) -> JobStatus | None:
+        """Set the job's account list on its first attempt; later attempts keep the results so far."""
+        JobStatus.objects(job_id=job_id, accounts__size=0).update_one(set__accounts=accounts)
+        return JobStatus.objects(job_id=job_id).first()
+
+    def record_account(self, job_id: str, result: AccountResult) -> None:
+        """Store one account's result (replacing an earlier attempt's): this is the job's progress report."""
+        now = self.clock()
+        document = result.to_mongo().to_dict()
+        collection = JobStatus._get_collection()
+        replaced = collection.update_one(
+            {"job_id": job_id, "accounts.account_id": result.account_id},
+            {"$set": {"accounts.$": document, "updated_at": now}},
+        )
+        if replaced.matched_count == 0:  # an account added since the job's first attempt
+            collection.update_one(
+                {"job_id": job_id}, {"$push": {"accounts": document}, "$set": {"updated_at": now}}
+            )
+
+    def finish_unsent(self, job_id: str, error: BaseException) -> None:
+        """A queued job whose message could not be sent: failed, with the reason."""
+        now = self.clock()
+        JobStatus.objects(job_id=job_id, status="queued").update_one(
+            set__status="failed", set__failed_at=now, set__updated_at=now, set__error=job_error(error)
+        )
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        return JobStatus.objects(job_id=job_id, cancel_requested=True).only("job_id").first() is not None
+
+    def finish(self, job_id: str, status: str, error: BaseException | None = None) -> JobStatus | None:
+        """Move a running job to completed, retrying, failed or cancelled."""
+        now = self.clock()
+        record = JobStatus.objects(job_id=job_id).only("started_at").first()
+        changes: dict = dict(set__status=status, set__updated_at=now, set__expires_at=self._expiry(now))
+        if record is not None and record.started_at is not None:
+            changes["set__duration_ms"] = int((now - record.started_at).total_seconds() * 1000)
+        if status == "completed":
+            changes.update(set__completed_at=now, unset__error=True)
+        elif status == "failed":
+            changes["set__failed_at"] = now
+        elif status == "cancelled":
+            changes["set__cancelled_at"] = now
+        if error is not None:
+            changes["set__error"] = job_error(error)
+        return JobStatus.objects(job_id=job_id, status="running").modify(new=True, **changes)
+
+    def cancel(self, job_id: str) -> JobStatus:
+        """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.
+
+        Raises UnknownJobError, or JobStateError when the job has already finished.
+        """
+        now = self.clock()
+        record = JobStatus.objects(job_id=job_id, status__in=("queued", "retrying")).modify(
+            new=True, set__status="cancelled", set__cancelled_at=now, set__updated_at=now
+        )
+        if record is not None:
+            return record
+        record = JobStatus.objects(job_id=job_id, status="running").modify(
+            new=True, set__cancel_requested=True, set__updated_at=now
+        )
+        if record is not None:
+            return record
+        current = self.get(job_id)
+        raise JobStateError(f"job {job_id} is already {current.status}")

@@ -1,0 +1,229 @@
+"""Settings: read once from the environment (and `.env`), validated at start.
+
+Nothing else in sellersync reads ``os.environ``. A setting that is present but malformed raises
+:class:`SettingsError` whose message is one line naming the variable; entry points print it and exit.
+Tests build their own :class:`Settings` (``Settings.from_env({...})``) instead of patching the
+environment, and install them with :func:`configure` before the broker is built.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from cryptography.fernet import Fernet
+from dotenv import dotenv_values
+
+from services.errors import SettingsError
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of sellersync; the README's settings table lists the same names."""
+
+    #: Broker + cache + locks. None: dev mode starts an embedded redis-server.
+    redis_url: str | None = None
+    #: None: the in-memory store (mongomock), for dev mode and tests.
+    mongodb_uri: str | None = None
+    #: None: the broker uses redis_url. ``redis://`` or ``amqp://``.
+    broker_url: str | None = None
+    port: int = 8000
+    log_format: str = "text"
+    redis_namespace: str = "sellersync"
+    worker_concurrency: int = 3
+    worker_processes: int = 1
+    sync_cron: str = "0 * * * *"
+    sync_interval_minutes: int = 60
+    job_max_retries: int = 3
+    job_time_limit_seconds: int = 900
+    job_status_retention_days: int = 30
+    #: Milliseconds: the first job retry waits about this long, doubling after each further failure.
+    job_min_backoff_ms: int = 15_000
+    #: Milliseconds: the longest wait between two job retries.
+    job_max_backoff_ms: int = 3_600_000
+    #: Milliseconds without a heartbeat after which a worker's unacked messages are redelivered.
+    broker_heartbeat_timeout_ms: int = 60_000
+    #: Out of 1000: how often a broker command also runs maintenance (redelivery of dead workers' messages).
+    broker_maintenance_chance: int = 16
+    api_tokens: tuple[str, ...] = ()
+    sp_api_lwa_app_id: str | None = None
+    sp_api_lwa_client_secret: str | None = None
+    sp_api_endpoint: str | None = None
+    sp_api_lwa_endpoint: str | None = None
+    #: Seconds: connect/read timeout of one SP-API call.
+    sp_api_timeout_seconds: float = 30.0
+    fernet_key: str | None = None
+    #: Dev mode only: how many demo users to create in the in-memory store.
+    demo_users: int = 20
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def broker(self) -> str | None:
+        return self.broker_url or self.redis_url
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No LWA credentials: SP-API calls go to the local sandbox."""
+        return not (self.sp_api_lwa_app_id and self.sp_api_lwa_client_secret)
+
+    @property
+    def cache_ttl_seconds(self) -> int:
+        return 2 * self.sync_interval_minutes * 60
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"
+    ) -> Settings:
+        """Build settings from ``environ`` (default: ``os.environ`` over the values of ``.env``)."""
+        if environ is None:
+            values = {k: v for k, v in (dotenv_values(dotenv_path) if dotenv_path else {}).items() if v}
+            values.update(os.environ)
+        else:
+            values = dict(environ)
+        kwargs: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            raw = values.get(name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                kwargs[name] = parse(raw.strip())
+            except (ValueError, TypeError) as exc:
+                raise SettingsError(f"{name.upper()}: {exc} (got {raw.strip()!r})") from None
+        settings = cls(**kwargs)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Cross-field rules; raises SettingsError naming the variable."""
+        if bool(self.sp_api_lwa_app_id) != bool(self.sp_api_lwa_client_secret):
+            missing = "SP_API_LWA_CLIENT_SECRET" if self.sp_api_lwa_app_id else "SP_API_LWA_APP_ID"
+            raise SettingsError(f"{missing}: must be set together with its LWA partner")
+        if self.job_min_backoff_ms > self.job_max_backoff_ms:
+            raise SettingsError("JOB_MIN_BACKOFF_MS: must not exceed JOB_MAX_BACKOFF_MS")
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise ValueError("expected a whole number")
+        value = int(raw)
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"must be {bound}")
+        return value
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not any(raw.startswith(f"{s}://") for s in schemes):
+            raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return raw
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw
+
+    return parse
+
+
+def _namespace(raw: str) -> str:
+    if not _NAMESPACE_RE.match(raw):
+        raise ValueError("expected 1-64 letters, digits, '_', '-' or '.'")
+    return raw
+
+
+def _cron(raw: str) -> str:
+    CronTrigger.from_crontab(raw)  # raises ValueError on a malformed expression
+    return raw
+
+
+def _tokens(raw: str) -> tuple[str, ...]:
+    tokens = tuple(t.strip() for t in raw.split(",") if t.strip())
+    if any(len(t) < 16 for t in tokens):
+        raise ValueError("every token must be at least 16 characters")
+    return tokens
+
+
+def _fernet_key(raw: str) -> str:
+    Fernet(raw.encode())  # raises ValueError on a malformed key
+    return raw
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "redis_url": _url("redis", "rediss", "unix"),
+    "mongodb_uri": _url("mongodb", "mongodb+srv"),
+    "broker_url": _url("redis", "rediss", "amqp", "amqps"),
+    "port": _integer(1, 65535),
+    "log_format": _choice("text", "json"),
+    "redis_namespace": _namespace,
+    "worker_concurrency": _integer(1, 256),
+    "worker_processes": _integer(1, 64),
+    "sync_cron": _cron,
+    "sync_interval_minutes": _integer(1),
+    "job_max_retries": _integer(0, 100),
+    "job_time_limit_seconds": _integer(1),
+    "job_status_retention_days": _integer(1),
+    "job_min_backoff_ms": _integer(1),
+    "job_max_backoff_ms": _integer(1, 7 * 86_400_000),
+    "broker_heartbeat_timeout_ms": _integer(1000),
+    "broker_maintenance_chance": _integer(0, 1000),
+    "api_tokens": _tokens,
+    "sp_api_lwa_app_id": _text,
+    "sp_api_lwa_client_secret": _text,
+    "sp_api_endpoint": _url("http", "https"),
+    "sp_api_lwa_endpoint": _url("http", "https"),
+    "sp_api_timeout_seconds": _positive_float,
+    "fernet_key": _fernet_key,
+    "demo_users": _integer(0, 10_000),
+}
+
+_lock = threading.Lock()
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Settings.from_env()
+        return _current
+
+
+def configure(settings: Settings | None = None, **changes: Any) -> Settings:
+    """Install ``settings`` (or the current ones with ``changes``) as the process's settings.
+
+    Must run before the broker or the Redis pool are built (dev mode and tests use it to point at the
+    embedded redis-server they started).
+    """
+    global _current
+    base = settings or get_settings()
+    new = replace(base, **changes) if changes else base
+    with _lock:
+        _current = new
+    return new
