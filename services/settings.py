@@ -59,6 +59,14 @@ class Settings:
     sp_api_lwa_endpoint: str | None = None
     #: Seconds: connect/read timeout of one SP-API call.
     sp_api_timeout_seconds: float = 30.0
+    #: Tries of one SP-API call (tenacity) before the account fails for this attempt of the job.
+    sp_api_retry_attempts: int = 6
+    #: Seconds: scale of the random exponential wait between tries of one call.
+    sp_api_retry_wait_seconds: float = 0.5
+    #: Seconds: the longest wait between two tries of one call.
+    sp_api_retry_max_wait_seconds: float = 30.0
+    #: Seconds: no new try of one call starts after this long.
+    sp_api_retry_deadline_seconds: float = 120.0
     fernet_key: str | None = None
     #: Dev mode only: how many demo users to create in the in-memory store.
     demo_users: int = 20
@@ -198,6 +206,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sp_api_endpoint": _url("http", "https"),
     "sp_api_lwa_endpoint": _url("http", "https"),
     "sp_api_timeout_seconds": _positive_float,
+    "sp_api_retry_attempts": _integer(1, 100),
+    "sp_api_retry_wait_seconds": _positive_float,
+    "sp_api_retry_max_wait_seconds": _positive_float,
+    "sp_api_retry_deadline_seconds": _positive_float,
     "fernet_key": _fernet_key,
     "demo_users": _integer(0, 10_000),
 }

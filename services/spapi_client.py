@@ -84,6 +84,15 @@ class RetryPolicy:
     wait_multiplier: float = 0.5
     wait_max_seconds: float = 30.0
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            attempts=settings.sp_api_retry_attempts,
+            deadline_seconds=settings.sp_api_retry_deadline_seconds,
+            wait_multiplier=settings.sp_api_retry_wait_seconds,
+            wait_max_seconds=settings.sp_api_retry_max_wait_seconds,
+        )
+
 
 def forget_access_token(refresh_token: str) -> None:
     """Drop the cached LWA access token of ``refresh_token`` (after a 403, the token may be revoked)."""
@@ -238,6 +247,7 @@ def marketplace_for(country: str) -> Marketplaces:
 def account_clients(account: Any, settings: Settings | None = None, **kwargs: Any) -> AccountClients:
     """Clients for a SellerAccount document; decrypts its refresh token just for these calls."""
     settings = settings or get_settings()
+    kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
     return AccountClients(
         refresh_token=decrypt_token(account.refresh_token, settings),
         marketplace=marketplace_for(account.country),

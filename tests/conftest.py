@@ -1,0 +1,144 @@
+"""Shared fixtures: a real Redis, the real broker and workers, the SP-API sandbox, a clean store.
+
+- Redis: REDIS_URL when set, else an embedded redis-server on a free port (started once per session).
+  Every key lives under a namespace unique to this session, so a shared server is safe.
+- MongoDB: MONGODB_URI when set (it must name a throwaway database: every test empties it), else
+  mongomock.
+- The sandbox runs in this process on a free port, with time scaled up so quotas refill quickly.
+Settings are installed before ``actors`` is imported, so the broker is built on them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from services.embedded_redis import start_embedded_redis
+from services.settings import Settings, configure
+
+#: Sandbox quota refill speed-up in tests: getOrders refills 1/min at Amazon, ~17/s here.
+SANDBOX_TIME_SCALE = 1000.0
+
+_started: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from sandbox.config import SandboxConfig
+    from sandbox.server import start_sandbox
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        embedded = start_embedded_redis()
+        _started["redis"] = embedded
+        redis_url = embedded.url
+    sandbox = start_sandbox(config=SandboxConfig(time_scale=SANDBOX_TIME_SCALE))
+    _started["sandbox"] = sandbox
+    env = {
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": f"sellersync-test-{os.getpid()}",
+        "MONGODB_URI": os.environ.get("MONGODB_URI", ""),
+        "FERNET_KEY": "p3XkHCe7WZ3K8x8sQZ3yq0eV4m0m1mX2mZl7rQw9c2Y=",
+        "JOB_MAX_RETRIES": "3",
+        "JOB_MIN_BACKOFF_MS": "50",
+        "JOB_MAX_BACKOFF_MS": "400",
+        "JOB_TIME_LIMIT_SECONDS": "60",
+        "SP_API_ENDPOINT": sandbox.url,
+        "SP_API_LWA_ENDPOINT": sandbox.url,
+        "SP_API_TIMEOUT_SECONDS": "5",
+        "SP_API_RETRY_ATTEMPTS": "4",
+        "SP_API_RETRY_WAIT_SECONDS": "0.01",
+        "SP_API_RETRY_MAX_WAIT_SECONDS": "0.1",
+        "SP_API_RETRY_DEADLINE_SECONDS": "10",
+        "API_TOKENS": "test-token-0123456789abcdef",
+    }
+    configure(Settings.from_env(env))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for thing in _started.values():
+        thing.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    from services.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    return _started["sandbox"]
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings):
+    from services.redis_pool import get_redis
+
+    return get_redis(settings)
+
+
+@pytest.fixture(scope="session")
+def broker():
+    import actors
+
+    return actors.broker
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, settings, redis_client, sandbox) -> Iterator[None]:
+    """Each test starts with an empty namespace, empty collections, a reset sandbox and no LWA cache."""
+    from sp_api.auth import access_token_client
+
+    from models.connection import connect
+    from models.migrate import DOCUMENTS
+
+    connect(settings)
+    for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000):
+        redis_client.delete(name)
+    for document in DOCUMENTS:
+        document._get_collection().delete_many({})
+    sandbox.state.reset()
+    access_token_client.cache.clear()
+    yield
+
+
+@pytest.fixture
+def worker(broker) -> Iterator[object]:
+    """A real dramatiq.Worker in this process (2 threads), stopped after the test."""
+    import dramatiq
+
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def make_user(settings) -> Callable[..., object]:
+    """``make_user("u1", [("US", "acme-us"), ("DE", "acme-de")])``: a user with sandbox accounts."""
+    from services.accounts import connect_account, create_user
+    from services.demo import sandbox_token
+
+    def make(user_id: str, accounts: list[tuple[str, str]] = (), **user_fields) -> object:
+        user = create_user(user_id, **user_fields)
+        for country, seller in accounts:
+            connect_account(user_id, country, sandbox_token(seller), seller_id=seller, settings=settings)
+        return user
+
+    return make
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05) -> object:
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    event = threading.Event()
+    deadline = timeout / interval
+    for _ in range(int(deadline)):
+        value = predicate()
+        if value:
+            return value
+        event.wait(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
