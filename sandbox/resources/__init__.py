@@ -1,0 +1,1 @@
+"""Falcon resources: thin responders over ``SandboxState``, one module per API."""
