@@ -34,6 +34,7 @@ def connect(settings: Settings | None = None) -> str:
                     host="mongodb://localhost",
                     mongo_client_class=mongomock.MongoClient,
                     tz_aware=True,
+                    uuidRepresentation="standard",
                 )
                 _connected_to = IN_MEMORY
             from models.migrate import create_indexes

@@ -11,7 +11,6 @@ Settings are installed before ``actors`` is imported, so the broker is built on 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -130,15 +129,3 @@ def make_user(settings) -> Callable[..., object]:
         return user
 
     return make
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05) -> object:
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    event = threading.Event()
-    deadline = timeout / interval
-    for _ in range(int(deadline)):
-        value = predicate()
-        if value:
-            return value
-        event.wait(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
