@@ -70,6 +70,10 @@ class Settings:
     fernet_key: str | None = None
     #: Dev mode only: how many demo users to create in the in-memory store.
     demo_users: int = 20
+    #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long.
+    scheduler_lease_seconds: float = 30.0
+    #: Due users read, claimed, recorded and enqueued per batch by the scheduler.
+    scheduler_batch_size: int = 1000
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -212,6 +216,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sp_api_retry_deadline_seconds": _positive_float,
     "fernet_key": _fernet_key,
     "demo_users": _integer(0, 10_000),
+    "scheduler_lease_seconds": _positive_float,
+    "scheduler_batch_size": _integer(1, 100_000),
 }
 
 _lock = threading.Lock()
