@@ -250,18 +250,25 @@ def orders_for_day(
     return orders
 
 
-def daily_counts(seller: str, marketplace_id: str, days: list[date], total: int) -> list[int]:
-    """Split ``total`` over ``days`` with per-date weights (largest remainder: sums exactly)."""
-    weights = [
-        random.Random(f"{seller}|{marketplace_id}|{d.isoformat()}|weight").uniform(0.6, 1.4) for d in days
-    ]
-    scale = total / sum(weights) if weights else 0
-    shares = [w * scale for w in weights]
-    counts = [int(share) for share in shares]
-    by_remainder = sorted(range(len(days)), key=lambda i: shares[i] - counts[i], reverse=True)
-    for index in by_remainder[: total - sum(counts)]:
-        counts[index] += 1
-    return counts
+def _wobble(seller: str, marketplace_id: str, phase: int) -> int:
+    return random.Random(f"{seller}|{marketplace_id}|{phase}|wobble").randrange(100)
+
+
+def _cumulative(seller: str, marketplace_id: str, epoch_day: int, total: int, days: int) -> int:
+    """Orders purchased before ``epoch_day``, up to a constant. ``S`` grows by 1000 a day plus a
+    wobble that repeats every ``days`` days, so any ``days`` consecutive days hold exactly
+    ``total`` orders while single days vary by up to +-80%."""
+    scaled = 1000 * epoch_day + 8 * _wobble(seller, marketplace_id, epoch_day % days)
+    return total * scaled // (1000 * days)
+
+
+def day_count(seller: str, marketplace_id: str, day: date, total: int, days: int) -> int:
+    """Orders purchased on ``day``: depends on the date alone, so the data of a given day never
+    changes when the clock crosses midnight (an incremental sync sees no orders vanish)."""
+    epoch_day = day.toordinal()
+    return _cumulative(seller, marketplace_id, epoch_day + 1, total, days) - _cumulative(
+        seller, marketplace_id, epoch_day, total, days
+    )
 
 
 def synthetic_orders(
@@ -270,11 +277,8 @@ def synthetic_orders(
     """All orders of the window (``profile.days`` days before ``today``, plus today), by purchase."""
     currency = profile.currency or marketplace.currency
     skus = catalogue(seller, profile.skus)
-    days = [today - timedelta(days=n) for n in range(profile.days, 0, -1)]
-    counts = daily_counts(seller, marketplace.id, days, profile.orders)
-    today_weight = random.Random(f"{seller}|{marketplace.id}|{today.isoformat()}|weight").uniform(0.6, 1.4)
-    days.append(today)
-    counts.append(round(profile.orders / profile.days * today_weight))
+    days = [today - timedelta(days=n) for n in range(profile.days, -1, -1)]
+    counts = [day_count(seller, marketplace.id, d, profile.orders, profile.days) for d in days]
     taken: set[str] = set()
     orders: list[SynthOrder] = []
     if not skus:

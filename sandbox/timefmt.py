@@ -24,5 +24,4 @@ def iso_minutes(moment: datetime) -> str:
     offset = moment.utcoffset()
     if not offset:
         return moment.strftime("%Y-%m-%dT%H:%MZ")
-    stamp = moment.isoformat(timespec="minutes")
-    return stamp
+    return moment.isoformat(timespec="minutes")

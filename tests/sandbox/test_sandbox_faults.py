@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -103,6 +104,17 @@ def test_status_fault_on_the_token_exchange(sandbox, api):
     with pytest.raises(AuthorizationError) as raised:
         api(Orders).get_orders(CreatedAfter=SINCE)
     assert raised.value.status_code == 503
+    api(Orders).get_orders(CreatedAfter=SINCE)
+
+
+@pytest.mark.parametrize(
+    ("fault", "exception"), [({"malformed": True}, json.JSONDecodeError), ({"reset": True}, httpx.ReadError)]
+)
+def test_malformed_and_reset_token_exchange(sandbox, api, fault, exception):
+    # Unlike SP-API calls, the token exchange does not swallow a non-JSON body
+    put_faults(sandbox, [fault | {"operation": "lwaToken", "times": 1}])
+    with pytest.raises(exception):
+        api(Orders).get_orders(CreatedAfter=SINCE)
     api(Orders).get_orders(CreatedAfter=SINCE)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -61,6 +62,29 @@ def test_same_token_same_data_in_another_sandbox(sandbox, make_sandbox, api):
     assert mine == theirs and mine
     assert {o["OrderTotal"]["CurrencyCode"] for o in mine if "OrderTotal" in o} == {"EUR"}
     assert {o["SalesChannel"] for o in mine} == {"Amazon.de"}
+
+
+def test_crossing_midnight_keeps_every_order_of_the_past(sandbox, api, clock):
+    # Given the orders of the last week seen at noon
+    set_profile(sandbox, "acme-us", orders=400)
+    week = dict(CreatedAfter=iso(MIDNIGHT - timedelta(days=7)), CreatedBefore=iso(START - timedelta(hours=1)))
+    before = [o["AmazonOrderId"] for o in all_orders(api(Orders), **week)]
+    # When the clock passes midnight (the seller's data is regenerated for the new day)
+    clock.advance(hours=13)
+    after = [o["AmazonOrderId"] for o in all_orders(api(Orders), **week)]
+    # Then the same orders are still there
+    assert after == before and before
+
+
+def test_concurrent_clients_of_many_sellers(sandbox, api):
+    # Given eight sellers paging at the same time on the threaded server
+    def sync(seller: str) -> int:
+        return len(all_orders(api(Orders, seller=seller), CreatedAfter=iso(MONTH_AGO)))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(sync, [f"shop-{n}" for n in range(8)] * 2))
+    # Then every one gets its own full answer, twice the same
+    assert counts[:8] == counts[8:] and all(counts)
 
 
 def test_orders_have_required_fields_and_pending_has_no_total(sandbox, api):
