@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from sandbox.marketplaces import money, quantize
@@ -33,7 +33,8 @@ def next_boundary(moment: datetime, granularity: str, tz: tzinfo, first_weekday:
     """The first bucket boundary strictly after ``moment``, in ``tz`` local time."""
     local = moment.astimezone(tz)
     if granularity == "Hour":
-        return local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        # Add the hour in UTC: aware arithmetic in a zone is wall-clock arithmetic, wrong at DST.
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + timedelta(hours=1)
     midnight = _local_midnight(moment, tz).replace(tzinfo=None)
     if granularity == "Day":
         naive = midnight + timedelta(days=1)

@@ -13,7 +13,8 @@ class Stats:
 
     ``served``: a genuine 2xx answer. ``throttled``: a 429 (real quota or injected).
     ``failed``: anything else, including injected faults (a malformed 200 and a dropped connection
-    count as failed) and 4xx answers to bad requests.
+    count as failed) and 4xx answers to bad requests. Requests whose seller is unknown (an access
+    token never issued, a refresh token not of the sandbox form) are not counted.
     """
 
     def __init__(self) -> None:
