@@ -31,6 +31,8 @@ class JobError(EmbeddedDocument):
 
 class AccountResult(EmbeddedDocument):
     account_id = StringField(required=True)
+    #: The account's key within its user (one account per marketplace); stable across stores.
+    marketplace_id = StringField(required=True)
     region = StringField()
     country = StringField()
     status = StringField(default="pending", choices=ACCOUNT_RESULT_STATUSES)

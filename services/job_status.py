@@ -85,6 +85,41 @@ class JobRecords:
             JobStatus._get_collection().insert_many(documents, ordered=False)
         return len(documents)
 
+    def queued_documents(
+        self, jobs: Iterable[tuple[str, str, str]], *, now: datetime | None = None
+    ) -> list[dict]:
+        """The stored form of new ``queued`` records for ``(job_id, user_id, trigger)`` triples.
+
+        The same documents as ``new_record(...).to_mongo()``, built as plain dicts: building 100,000
+        MongoEngine documents costs seconds, which is most of a scheduler tick's time otherwise.
+        """
+        now = now or self.clock()
+        expires_at = self._expiry(now)
+        max_attempts = self.settings.job_max_retries + 1
+        return [
+            {
+                "job_id": job_id,
+                "user_id": user_id,
+                "status": "queued",
+                "trigger": trigger,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "queued_at": now,
+                "updated_at": now,
+                "accounts": [],
+                "cancel_requested": False,
+                "expires_at": expires_at,
+            }
+            for job_id, user_id, trigger in jobs
+        ]
+
+    def insert_queued(self, jobs: Iterable[tuple[str, str, str]], *, now: datetime | None = None) -> int:
+        """Create ``queued`` records for ``(job_id, user_id, trigger)`` triples in one bulk insert."""
+        documents = self.queued_documents(jobs, now=now)
+        if documents:
+            JobStatus._get_collection().insert_many(documents, ordered=False)
+        return len(documents)
+
     def get(self, job_id: str) -> JobStatus:
         record = JobStatus.objects(job_id=job_id).first()
         if record is None:
@@ -125,7 +160,7 @@ class JobRecords:
         document = result.to_mongo().to_dict()
         collection = JobStatus._get_collection()
         replaced = collection.update_one(
-            {"job_id": job_id, "accounts.account_id": result.account_id},
+            {"job_id": job_id, "accounts.marketplace_id": result.marketplace_id},
             {"$set": {"accounts.$": document, "updated_at": now}},
         )
         if replaced.matched_count == 0:  # an account added since the job's first attempt

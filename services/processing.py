@@ -6,8 +6,9 @@ report the account's result on the job record. One account's failure does not st
   is final for this job;
 - any other failure is recorded and, once every account had its turn, raised for the whole job
   (TransientSpApiError: Dramatiq retries the job; PermanentSpApiError: the job fails).
-A retry of the same job resumes: accounts this job already finished are skipped. That set is kept in
-Redis (``<ns>:job:<job_id>:done``) as well as on the record, so it survives a worker that dies.
+A retry of the same job resumes: accounts this job already finished are skipped. They are kept in
+Redis (hash ``<ns>:job:<job_id>:done``, marketplace id → status) as well as on the record, so they
+survive a worker that dies even where the record is out of reach.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from services.spapi_client import AccountClients, account_clients
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a job's done-accounts set outlives its last write (covers every retry's backoff).
+#: Account results that end the account's part in a job: a retry of the job skips them.
+FINAL_ACCOUNT_STATUSES = ("completed", "auth_error")
+#: Seconds a job's done-accounts hash outlives its last write (covers every retry's backoff).
 DONE_SET_TTL = 7 * 86_400
 
 
@@ -73,20 +76,23 @@ def process_user_data(
         raise UnknownUserError(f"no user with id {user_id!r}")
 
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
-    done: set[str] = set()
+    done: dict[str, str] = {}  # marketplace_id -> final status, from the record and from Redis
+    recorded: set[str] = set()
     if job_id:
-        planned = [AccountResult(account_id=str(a.id), region=a.region, country=a.country) for a in accounts]
-        record = records.plan_accounts(job_id, planned)
+        record = records.plan_accounts(job_id, [_result_of(a) for a in accounts])
         if record is not None:
-            done |= {a.account_id for a in record.accounts if a.status in ("completed", "auth_error")}
-        done |= {member.decode() for member in client.smembers(done_key(settings, job_id))}
+            recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
+        done = {k.decode(): v.decode() for k, v in client.hgetall(done_key(settings, job_id)).items()}
+        done.update(dict.fromkeys(recorded - done.keys(), "completed"))
 
     result = ProcessResult(user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
     for account in accounts:
-        account_id = str(account.id)
-        if account_id in done:
+        if account.marketplace_id in done:
             result.skipped.append(account.label)
+            if job_id and account.marketplace_id not in recorded:
+                # Finished by an attempt whose record we cannot see (a worker that died, another store).
+                records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
             continue
         if job_id and records.is_cancel_requested(job_id):
             raise JobCancelled(f"job {job_id} was cancelled before account {account.label}")
@@ -98,9 +104,9 @@ def process_user_data(
         else:
             failures.append((account, error))
         if job_id:
-            if outcome.status in ("completed", "auth_error"):
+            if outcome.status in FINAL_ACCOUNT_STATUSES:
                 pipe = client.pipeline()
-                pipe.sadd(done_key(settings, job_id), account_id)
+                pipe.hset(done_key(settings, job_id), account.marketplace_id, outcome.status)
                 pipe.expire(done_key(settings, job_id), DONE_SET_TTL)
                 pipe.execute()
             records.record_account(job_id, outcome)
@@ -124,7 +130,7 @@ def _sync_account(
 ) -> tuple[AccountResult, Exception | None]:
     """Fetch, analyse, cache and mark one account; never raises (the result says what happened)."""
     started = time.monotonic()
-    outcome = AccountResult(account_id=str(account.id), region=account.region, country=account.country)
+    outcome = _result_of(account)
     error: Exception | None = None
     try:
         with clients_for(account, settings) as clients:
@@ -155,6 +161,16 @@ def _sync_account(
         )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome, error
+
+
+def _result_of(account: SellerAccount, status: str = "pending") -> AccountResult:
+    return AccountResult(
+        account_id=str(account.id),
+        marketplace_id=account.marketplace_id,
+        region=account.region,
+        country=account.country,
+        status=status,
+    )
 
 
 def _expected(exc: Exception) -> bool:

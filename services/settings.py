@@ -50,8 +50,9 @@ class Settings:
     job_max_backoff_ms: int = 3_600_000
     #: Milliseconds without a heartbeat after which a worker's unacked messages are redelivered.
     broker_heartbeat_timeout_ms: int = 60_000
-    #: Out of 1000: how often a broker command also runs maintenance (redelivery of dead workers' messages).
-    broker_maintenance_chance: int = 16
+    #: Out of 1,000,000: how often a broker command also runs maintenance (redelivering the messages of
+    #: workers whose heartbeat is stale). Dramatiq's default.
+    broker_maintenance_chance: int = 1000
     api_tokens: tuple[str, ...] = ()
     sp_api_lwa_app_id: str | None = None
     sp_api_lwa_client_secret: str | None = None
@@ -203,7 +204,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "job_min_backoff_ms": _integer(1),
     "job_max_backoff_ms": _integer(1, 7 * 86_400_000),
     "broker_heartbeat_timeout_ms": _integer(1000),
-    "broker_maintenance_chance": _integer(0, 1000),
+    "broker_maintenance_chance": _integer(0, 1_000_000),
     "api_tokens": _tokens,
     "sp_api_lwa_app_id": _text,
     "sp_api_lwa_client_secret": _text,

@@ -1,0 +1,77 @@
+"""A worker killed with SIGKILL mid-job loses nothing: the broker redelivers and another worker finishes.
+
+The first worker is the real ``dramatiq`` CLI in a subprocess. mongomock cannot be shared between
+processes, so the killed worker's progress is observed through Redis (the job's done-accounts set)
+and the sandbox's call counts; the finishing worker is an in-thread worker of this process, whose
+record we read. With MONGODB_URI set the record also shows the killed worker's attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import dramatiq
+import pytest
+from dramatiq.brokers.redis import MAINTENANCE_SCALE
+
+from models import JobStatus
+from services import jobs
+from services.processing import done_key
+from tests.support import settings_env, wait_for
+from tests.support.crash_worker import CRASH_ACCOUNTS, CRASH_USER
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
+    broker, make_user, sandbox, settings, redis_client, tmp_path
+):
+    # Given the crash user, whose second account (US) answers slowly, and a CLI worker
+    make_user(CRASH_USER, list(CRASH_ACCOUNTS))
+    sandbox.state.set_faults("crash-us", [{"latencyMs": 800}])
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "tests.support.crash_worker", "--processes", "1", "--threads", "1",
+         "--path", "."],
+        env=settings_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        # When the job is enqueued and the worker is killed after its first account (DE), mid-way in US
+        enqueued = jobs.enqueue_user(CRASH_USER)
+        wait_for(lambda: redis_client.hexists(done_key(settings, enqueued.job_id), "A1PA6795UKMFR9"), 30)
+        wait_for(lambda: "crash-us" in sandbox.state.get_stats())
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+    de_calls = sandbox.state.get_stats()["crash-de"]["getOrders"]["served"]
+    sandbox.state.set_faults("crash-us", [])
+
+    # Then a live worker, once the dead one's heartbeat is stale, gets the message again and completes it
+    heartbeat, chance = broker.heartbeat_timeout, broker.maintenance_chance
+    broker.heartbeat_timeout, broker.maintenance_chance = 1500, MAINTENANCE_SCALE
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        record = wait_for(
+            lambda: JobStatus.objects(job_id=enqueued.job_id, status="completed").first(), timeout=45
+        )
+    finally:
+        worker.stop()
+        broker.heartbeat_timeout, broker.maintenance_chance = heartbeat, chance
+
+    # And the account the killed worker had finished was not fetched again
+    assert sandbox.state.get_stats()["crash-de"]["getOrders"]["served"] == de_calls == 1
+    assert sandbox.state.get_stats()["crash-us"]["getOrders"]["served"] >= 1
+    assert [(a.country, a.status) for a in record.accounts] == [("DE", "completed"), ("US", "completed")]
+    # The killed worker's attempt is on the shared record only with a real MongoDB
+    assert record.attempts == (2 if settings.mongodb_uri else 1)
+    assert (tmp_path / "worker.log").read_text().count("started, attempt 1") == 1
