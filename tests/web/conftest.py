@@ -1,0 +1,47 @@
+"""Fixtures of the web tests: the app on the session's settings, clients with and without a token,
+and job records written straight into the store (the API reads records; workers are not needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import falcon.testing
+import pytest
+
+from tests.web.factory import TOKEN, make_job
+from web.app import create_app
+from web.config import WebConfig
+
+
+@pytest.fixture
+def producer(broker):
+    from services.jobs import get_producer
+
+    return get_producer()
+
+
+@pytest.fixture
+def web_config(settings) -> WebConfig:
+    # Stats computed on every request: a test that just changed a record sees it at once.
+    return WebConfig(settings=settings, stats_max_age_seconds=0)
+
+
+@pytest.fixture
+def app(web_config, producer) -> falcon.App:
+    return create_app(web_config, producer=producer)
+
+
+@pytest.fixture
+def client(app) -> falcon.testing.TestClient:
+    """A client that sends the test token."""
+    return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+@pytest.fixture
+def anonymous(app) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(app)
+
+
+@pytest.fixture
+def job() -> Callable[..., object]:
+    return make_job

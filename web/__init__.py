@@ -1,0 +1,1 @@
+"""The Falcon REST API and the job-status dashboard (``web.app:get_app()`` under gunicorn)."""

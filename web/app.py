@@ -1,0 +1,79 @@
+"""The Falcon app: wiring only. Resources receive the services they use.
+
+gunicorn loads ``web.app:get_app()`` (Procfile ``web:``); tests and dev mode call :func:`create_app`
+with their own config and collaborators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import falcon
+
+from services.errors import JobStateError, UnknownJobError, UnknownUserError
+from services.job_queries import JobQueries, StatsSnapshot
+from services.jobs import JobProducer, get_producer
+from services.redis_pool import get_redis
+from web import resources
+from web.auth import BearerAuth
+from web.config import WebConfig
+from web.dashboard import DashboardPage, DashboardRedirect
+from web.health import Health, Ready, mongodb_check, redis_check
+from web.metrics import Metrics, build_registry
+from web.openapi import BASE, OpenApi
+
+
+def create_app(
+    config: WebConfig | None = None,
+    *,
+    producer: JobProducer | None = None,
+    queries: JobQueries | None = None,
+    snapshot: StatsSnapshot | None = None,
+    checks: Mapping[str, Callable[[], None]] | None = None,
+) -> falcon.App:
+    config = config or WebConfig()
+    settings = config.settings
+    producer = producer or get_producer()
+    client = get_redis(settings)
+    queries = queries or JobQueries(settings)
+    snapshot = snapshot or StatsSnapshot(
+        settings, client, producer.get_queue_stats, max_age=config.stats_max_age_seconds
+    )
+    checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
+
+    app = falcon.App(middleware=[BearerAuth(settings.api_tokens)])
+    app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
+    app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
+    app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))
+
+    app.add_route(f"{BASE}/status/user/{{user_id}}", resources.UserStatus(queries))
+    app.add_route(f"{BASE}/status/job/{{job_id}}", resources.Job(queries))
+    app.add_route(f"{BASE}/job/{{job_id}}", resources.JobCancel(producer))
+    app.add_route(f"{BASE}/job/{{job_id}}/retry", resources.JobRetry(producer))
+    app.add_route(f"{BASE}/recent", resources.Recent(queries))
+    app.add_route(f"{BASE}/failed", resources.Failed(queries))
+    app.add_route(f"{BASE}/queue/stats", resources.QueueStats(snapshot))
+    app.add_route(f"{BASE}/overview", resources.Overview(queries))
+    app.add_route(f"{BASE}/sync", resources.Sync(queries, producer))
+    app.add_route("/health", Health(checks))
+    app.add_route("/ready", Ready(checks))
+    app.add_route("/metrics", Metrics(build_registry(snapshot, queries)))
+    app.add_route("/openapi.json", OpenApi())
+    app.add_route(f"{BASE}/", DashboardPage(config.static_dir))
+    app.add_route(BASE, DashboardRedirect())
+    app.add_static_route(f"{BASE}/static", str(config.static_dir))
+    return app
+
+
+def _status_handler(error: type[falcon.HTTPError], title: str):
+    def handle(req: falcon.Request, resp: falcon.Response, exc: Exception, params) -> None:
+        raise error(title=title, description=str(exc))
+
+    return handle
+
+
+def get_app() -> falcon.App:
+    """The gunicorn entry point: settings from the environment, the Dramatiq broker and the store."""
+    import actors  # noqa: F401  (builds the broker, connects the store, registers the job queue)
+
+    return create_app()

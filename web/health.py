@@ -1,0 +1,58 @@
+"""Liveness and readiness, open to probes without a token.
+
+``/health`` answers 200 while the process serves requests, and reports its dependencies; ``/ready``
+answers 503 when Redis or MongoDB does not answer, so a load balancer stops routing to the process
+without the platform restarting it (a restart would not bring a database back). Failures are named by
+exception type only: these routes are public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import falcon
+import redis
+
+from models import JobStatus
+
+
+def redis_check(client: redis.Redis) -> Callable[[], None]:
+    def check() -> None:
+        client.ping()
+
+    return check
+
+
+def mongodb_check() -> None:
+    JobStatus._get_db().command("ping")
+
+
+def run_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, dict]:
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = {"ok": True}
+        except Exception as exc:  # any failure of a dependency is reported, never raised
+            results[name] = {"ok": False, "error": type(exc).__name__}
+    return results
+
+
+class Health:
+    auth_required = False
+
+    def __init__(self, checks: Mapping[str, Callable[[], None]]) -> None:
+        self._checks = checks
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        results = run_checks(self._checks)
+        ok = all(r["ok"] for r in results.values())
+        resp.media = {"status": "ok" if ok else "degraded", "checks": results}
+
+
+class Ready(Health):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        results = run_checks(self._checks)
+        ok = all(r["ok"] for r in results.values())
+        resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
+        resp.media = {"status": "ready" if ok else "unavailable", "checks": results}

@@ -1,0 +1,115 @@
+"""The job-status routes of DESIGN.md's REST table: thin responders over services.
+
+Errors of the services map to HTTP in web.app (UnknownUserError/UnknownJobError → 404,
+JobStateError → 409); values are validated by web.validation before any query.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from services.errors import UnknownJobError, UnknownUserError
+from services.job_queries import JobQueries, StatsSnapshot
+from services.jobs import JobProducer
+from web import serializers, validation
+
+
+class UserStatus:
+    def __init__(self, queries: JobQueries) -> None:
+        self._queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
+        user = self._queries.get_user(validation.user_id(user_id))
+        if user is None:
+            raise UnknownUserError(f"No user has the id {user_id!r}.")
+        jobs = self._queries.jobs_for_user(user.user_id, validation.limit(req, 10))
+        resp.media = serializers.user_status_json(user, jobs)
+
+
+class Job:
+    def __init__(self, queries: JobQueries) -> None:
+        self._queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        job = self._queries.get_job(validation.job_id(job_id))
+        if job is None:
+            raise UnknownJobError(f"No job has the id {job_id!r}.")
+        resp.media = serializers.job_json(job)
+
+
+class JobCancel:
+    def __init__(self, producer: JobProducer) -> None:
+        self._producer = producer
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        resp.media = serializers.job_json(self._producer.remove_job(validation.job_id(job_id)))
+
+
+class JobRetry:
+    def __init__(self, producer: JobProducer) -> None:
+        self._producer = producer
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        enqueued = self._producer.retry_job(validation.job_id(job_id))
+        resp.status = falcon.HTTP_202
+        resp.media = serializers.job_json(self._producer.records.get(enqueued.job_id))
+
+
+class Recent:
+    def __init__(self, queries: JobQueries) -> None:
+        self._queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        jobs = self._queries.recent(validation.limit(req, 50), validation.status(req))
+        resp.media = {"jobs": [serializers.job_json(j) for j in jobs]}
+
+
+class Failed:
+    def __init__(self, queries: JobQueries) -> None:
+        self._queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        jobs = self._queries.failed(validation.limit(req, 100))
+        resp.media = {"jobs": [serializers.job_json(j) for j in jobs]}
+
+
+class QueueStats:
+    def __init__(self, snapshot: StatsSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self._snapshot.get()
+
+
+class Overview:
+    """What the dashboard shows beside the queue stats: completed/failed per hour and freshness."""
+
+    def __init__(self, queries: JobQueries) -> None:
+        self._queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {
+            "hourly": serializers.hourly_json(self._queries.hourly()),
+            "freshness": self._queries.freshness(),
+        }
+
+
+class Sync:
+    """Manual enqueue: every id must name a user (else 404 naming them, nothing enqueued)."""
+
+    def __init__(self, queries: JobQueries, producer: JobProducer) -> None:
+        self._queries = queries
+        self._producer = producer
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        user_ids = validation.sync_body(req.get_media())
+        missing = self._queries.missing_users(user_ids)
+        if missing:
+            raise UnknownUserError(f"No user has the id(s) {', '.join(map(repr, missing[:10]))}.")
+        results = [self._producer.enqueue_user(u, "manual") for u in user_ids]
+        resp.status = falcon.HTTP_202
+        resp.media = {
+            "jobs": [
+                {"userId": r.user_id, "jobId": r.job_id, "deduplicated": r.deduplicated} for r in results
+            ]
+        }
