@@ -21,6 +21,7 @@ from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
 from web.metrics import Metrics, build_registry
 from web.openapi import BASE, OpenApi
+from web.validation import KnownParams
 
 
 def create_app(
@@ -41,7 +42,7 @@ def create_app(
     )
     checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
 
-    app = falcon.App(middleware=[BearerAuth(settings.api_tokens)])
+    app = falcon.App(middleware=[BearerAuth(settings.api_tokens), KnownParams()])
     app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
     app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
     app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))

@@ -15,6 +15,8 @@ from web import serializers, validation
 
 
 class UserStatus:
+    query_params = ("limit",)
+
     def __init__(self, queries: JobQueries) -> None:
         self._queries = queries
 
@@ -27,6 +29,8 @@ class UserStatus:
 
 
 class Job:
+    query_params = ()
+
     def __init__(self, queries: JobQueries) -> None:
         self._queries = queries
 
@@ -38,6 +42,8 @@ class Job:
 
 
 class JobCancel:
+    query_params = ()
+
     def __init__(self, producer: JobProducer) -> None:
         self._producer = producer
 
@@ -46,6 +52,8 @@ class JobCancel:
 
 
 class JobRetry:
+    query_params = ()
+
     def __init__(self, producer: JobProducer) -> None:
         self._producer = producer
 
@@ -56,6 +64,8 @@ class JobRetry:
 
 
 class Recent:
+    query_params = ("limit", "status")
+
     def __init__(self, queries: JobQueries) -> None:
         self._queries = queries
 
@@ -65,6 +75,8 @@ class Recent:
 
 
 class Failed:
+    query_params = ("limit",)
+
     def __init__(self, queries: JobQueries) -> None:
         self._queries = queries
 
@@ -74,6 +86,8 @@ class Failed:
 
 
 class QueueStats:
+    query_params = ()
+
     def __init__(self, snapshot: StatsSnapshot) -> None:
         self._snapshot = snapshot
 
@@ -83,6 +97,8 @@ class QueueStats:
 
 class Overview:
     """What the dashboard shows beside the queue stats: completed/failed per hour and freshness."""
+
+    query_params = ()
 
     def __init__(self, queries: JobQueries) -> None:
         self._queries = queries
@@ -96,6 +112,8 @@ class Overview:
 
 class Sync:
     """Manual enqueue: every id must name a user (else 404 naming them, nothing enqueued)."""
+
+    query_params = ()
 
     def __init__(self, queries: JobQueries, producer: JobProducer) -> None:
         self._queries = queries

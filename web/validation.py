@@ -61,3 +61,18 @@ def sync_body(body: Any) -> list[str]:
     for index, value in enumerate(ids):
         user_id(value, f"userIds[{index}]")
     return list(dict.fromkeys(ids))
+
+
+class KnownParams:
+    """Middleware: a query parameter the resource does not declare (``query_params``) is a 400.
+
+    A typo such as ``?limt=5`` is refused by name instead of silently ignored.
+    """
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        allowed = getattr(resource, "query_params", None)
+        if allowed is None:
+            return
+        for name in req.params:
+            if name not in allowed:
+                raise falcon.HTTPInvalidParam("This route has no such parameter.", name)
