@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 dev: install
-	$(BIN)/python -m services.devmode
+	$(BIN)/python -m devmode
 
 lint: install
 	$(BIN)/ruff check .

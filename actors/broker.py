@@ -10,12 +10,15 @@ ours runs after Retries has decided whether the message is retried or failed.
 
 from __future__ import annotations
 
+import sys
+
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, Retries, ShutdownNotifications, TimeLimit
 
 from actors.job_status_middleware import JobStatusMiddleware
+from services.errors import SettingsError
 from services.redis_pool import get_redis
 from services.settings import Settings, get_settings
 
@@ -58,5 +61,8 @@ def build_broker(settings: Settings | None = None, client: redis.Redis | None = 
     )
 
 
-broker = build_broker()
+try:
+    broker = build_broker()
+except SettingsError as exc:  # a worker with a malformed setting stops with one line naming it
+    sys.exit(f"sellersync: {exc}")
 dramatiq.set_broker(broker)

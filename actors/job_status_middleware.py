@@ -7,6 +7,7 @@ import logging
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
+from services import logs
 from services.active_jobs import ActiveJobs
 from services.errors import JobCancelled
 from services.job_status import JobRecords
@@ -45,6 +46,7 @@ class JobStatusMiddleware(Middleware):
     def before_process_message(self, broker, message) -> None:
         if message.actor_name not in JOB_ACTORS:
             return
+        logs.bind(job_id=message.message_id, user_id=message.args[0])
         record = self.records.start(message.message_id, message.args[0])
         if record is None:
             logger.info("Skipping job %s: it was cancelled or has already finished.", message.message_id)
@@ -67,4 +69,9 @@ class JobStatusMiddleware(Middleware):
         if status != "retrying":
             self.active.release(user_id, job_id)
         log = logger.info if status in ("completed", "cancelled") else logger.warning
-        log("Job %s for user %s %s%s.", job_id, user_id, status, f": {exception}" if exception else "")
+        reason = f": {type(exception).__name__}: {exception}" if exception is not None else ""
+        log("Job %s for user %s %s%s.", job_id, user_id, status, reason)
+        logs.unbind()
+
+    def after_skip_message(self, broker, message) -> None:
+        logs.unbind()

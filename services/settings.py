@@ -68,9 +68,19 @@ class Settings:
     sp_api_retry_max_wait_seconds: float = 30.0
     #: Seconds: no new try of one call starts after this long.
     sp_api_retry_deadline_seconds: float = 120.0
+    #: Seconds of real time: a quota wait up to this long sleeps in the worker thread; a longer one
+    #: frees the thread and the job is redelivered when the token is due (no job retry is spent).
+    sp_api_quota_max_wait_seconds: float = 5.0
+    #: Multiplier of Amazon's documented rates in our quota buckets: 1 for Amazon; set it to the
+    #: sandbox's SANDBOX_TIME_SCALE when the sandbox refills faster.
+    sp_api_quota_time_scale: float = 1.0
+    #: 429s in a row on one (seller, operation) after which the call fails as transient (a job retry).
+    sp_api_throttle_limit: int = 10
     fernet_key: str | None = None
-    #: Dev mode only: how many demo users to create in the in-memory store.
+    #: Dev mode only: how many demo users to create and sync at start.
     demo_users: int = 20
+    #: Dev mode only: the local sandbox's quotas refill this many times faster than Amazon's (0: dev default).
+    sandbox_time_scale: float = 0.0
     #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long.
     scheduler_lease_seconds: float = 30.0
     #: Due users read, claimed, recorded and enqueued per batch by the scheduler.
@@ -215,8 +225,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sp_api_retry_wait_seconds": _positive_float,
     "sp_api_retry_max_wait_seconds": _positive_float,
     "sp_api_retry_deadline_seconds": _positive_float,
+    "sp_api_quota_max_wait_seconds": _positive_float,
+    "sp_api_quota_time_scale": _positive_float,
+    "sp_api_throttle_limit": _integer(1, 1000),
     "fernet_key": _fernet_key,
     "demo_users": _integer(0, 10_000),
+    "sandbox_time_scale": _positive_float,
     "scheduler_lease_seconds": _positive_float,
     "scheduler_batch_size": _integer(1, 100_000),
 }
