@@ -13,26 +13,26 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "sellersync_log_context", default={}
+_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "sellersync_log_context", default=None
 )
 
 
 def bind(**ids: str) -> contextvars.Token:
     """Attach ids (``job_id``, ``user_id``, ``account``) to every log line of this thread."""
-    return _context.set({**_context.get(), **ids})
+    return _context.set({**(_context.get() or {}), **ids})
 
 
 def unbind(token: contextvars.Token | None = None) -> None:
     if token is not None:
         _context.reset(token)
     else:
-        _context.set({})
+        _context.set(None)
 
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for name, value in _context.get().items():
+        for name, value in (_context.get() or {}).items():
             if not hasattr(record, name):
                 setattr(record, name, value)
         return True
