@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -85,7 +85,6 @@ class Settings:
     scheduler_lease_seconds: float = 30.0
     #: Due users read, claimed, recorded and enqueued per batch by the scheduler.
     scheduler_batch_size: int = 1000
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def broker(self) -> str | None:

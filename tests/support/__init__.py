@@ -28,8 +28,6 @@ def settings_env(settings, **overrides: str) -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_", "SP_API_", "JOB_"))}
     for field in dataclasses.fields(settings):
-        if field.name == "extra":
-            continue
         value = getattr(settings, field.name)
         if value is None or value == ():
             continue
