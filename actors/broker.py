@@ -2,7 +2,8 @@
 
 RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
 ``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
-CurrentMessage, our JobStatusMiddleware, and Retries (JOB_MAX_RETRIES, exponential backoff with jitter).
+CurrentMessage, our JobStatusMiddleware, and Retries (JOB_MAX_RETRIES, exponential backoff with jitter;
+``actors.retries.JobRetries``, which requeues a wait for an SP-API quota token without counting it).
 
 JobStatusMiddleware is listed *before* Retries: Dramatiq runs ``after_*`` hooks in reverse order, so
 ours runs after Retries has decided whether the message is retried or failed.
@@ -15,9 +16,10 @@ import sys
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AgeLimit, CurrentMessage, Retries, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications, TimeLimit
 
 from actors.job_status_middleware import JobStatusMiddleware
+from actors.retries import JobRetries
 from services.errors import SettingsError
 from services.redis_pool import get_redis
 from services.settings import Settings, get_settings
@@ -33,7 +35,7 @@ def build_middleware(settings: Settings) -> list:
         ShutdownNotifications(notify_shutdown=True),
         CurrentMessage(),
         JobStatusMiddleware(),
-        Retries(
+        JobRetries(
             max_retries=settings.job_max_retries,
             min_backoff=settings.job_min_backoff_ms,
             max_backoff=settings.job_max_backoff_ms,

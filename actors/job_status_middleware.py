@@ -7,6 +7,7 @@ import logging
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
+from actors.retries import WaitingForQuota
 from services import logs
 from services.active_jobs import ActiveJobs
 from services.errors import JobCancelled
@@ -68,7 +69,8 @@ class JobStatusMiddleware(Middleware):
         self.records.finish(job_id, status, exception)
         if status != "retrying":
             self.active.release(user_id, job_id)
-        log = logger.info if status in ("completed", "cancelled") else logger.warning
+        quiet = status in ("completed", "cancelled") or isinstance(exception, WaitingForQuota)
+        log = logger.info if quiet else logger.warning
         reason = f": {type(exception).__name__}: {exception}" if exception is not None else ""
         log("Job %s for user %s %s%s.", job_id, user_id, status, reason)
         logs.unbind()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from services.errors import JobCancelled, PermanentSpApiError, UnknownUserError
+from actors.retries import WaitingForQuota
+from services.errors import JobCancelled, PermanentSpApiError, QuotaWait, UnknownUserError
 from services.jobs import QUEUE_NAME
 from services.processing import process_user_data
 
@@ -15,7 +16,11 @@ def process_user(user_id: str) -> None:
     """Sync every active seller account of ``user_id`` (fetch → analyse → cache → mark complete).
 
     Transient failures raise and are retried by the Retries middleware with exponential backoff;
-    the errors in ``throws`` would fail the same way again, so they fail the job at once.
+    the errors in ``throws`` would fail the same way again, so they fail the job at once. A long
+    wait for an SP-API quota token frees the worker: the job comes back when the token is due.
     """
     message = CurrentMessage.get_current_message()
-    process_user_data(user_id, job_id=message.message_id if message else None)
+    try:
+        process_user_data(user_id, job_id=message.message_id if message else None)
+    except QuotaWait as wait:
+        raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None

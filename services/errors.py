@@ -42,3 +42,15 @@ class TransientSpApiError(SpApiError):
 
 class JobCancelled(SellerSyncError):
     """The job was cancelled while it ran; it stops before its next account."""
+
+
+class QuotaWait(SellerSyncError):
+    """The next SP-API call would wait longer for its quota token than a worker thread should sleep.
+
+    Not a failure: the actor turns it into a delayed redelivery of the job (no retry is spent), and
+    the job resumes where it stopped. ``delay_ms`` is when to come back.
+    """
+
+    def __init__(self, message: str, delay_ms: int):
+        super().__init__(message)
+        self.delay_ms = delay_ms

@@ -28,13 +28,14 @@ from services.errors import (
     AccountAuthError,
     JobCancelled,
     PermanentSpApiError,
+    QuotaWait,
     TransientSpApiError,
     UnknownUserError,
 )
 from services.job_status import JobRecords, job_error, utcnow
 from services.redis_pool import get_redis, key
 from services.settings import Settings, get_settings
-from services.spapi import fetch_account
+from services.spapi import FetchProgress, fetch_account
 from services.spapi_client import AccountClients, account_clients
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def process_user_data(
             continue
         if job_id and records.is_cancel_requested(job_id):
             raise JobCancelled(f"job {job_id} was cancelled before account {account.label}")
-        outcome, error = _sync_account(account, settings, client, clock, clients_for)
+        outcome, error = _sync_account(account, settings, client, clock, clients_for, job_id)
         if outcome.status == "completed":
             result.completed.append(account.label)
         elif outcome.status == "auth_error":
@@ -127,14 +128,19 @@ def _sync_account(
     client: redis.Redis,
     clock: Callable[[], datetime],
     clients_for: Callable[..., AccountClients],
+    job_id: str | None = None,
 ) -> tuple[AccountResult, Exception | None]:
-    """Fetch, analyse, cache and mark one account; never raises (the result says what happened)."""
+    """Fetch, analyse, cache and mark one account; raises only QuotaWait (the result says the rest).
+
+    QuotaWait is not an outcome: the job hands its worker back and resumes this account's fetch later.
+    """
     started = time.monotonic()
     outcome = _result_of(account)
     error: Exception | None = None
     try:
         with clients_for(account, settings) as clients:
-            fetched = fetch_account(account, clients, clock())
+            progress = FetchProgress.for_job(client, settings, job_id, str(account.id)) if job_id else None
+            fetched = fetch_account(account, clients, clock(), progress)
         analysis = analyse_account(account, clock())
         cache.write_analysis(
             account.user_id, account.country, analysis_json(analysis), settings=settings, client=client
@@ -142,6 +148,8 @@ def _sync_account(
         SellerAccount.objects(id=account.id).update_one(set__last_synced_at=clock(), unset__last_error=True)
         outcome.status = "completed"
         outcome.orders_fetched = fetched.orders_fetched
+    except QuotaWait as exc:
+        raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
     except AccountAuthError as exc:
         error = exc
         SellerAccount.objects(id=account.id).update_one(set__status="auth_error", set__last_error=str(exc))

@@ -8,19 +8,32 @@
 - FBA inventory (getInventorySummaries): every page; SKUs that Amazon no longer lists are removed.
 - Per-SKU sales velocity (getOrderMetrics, granularity Total, ``sku=``) for in-stock SKUs, refreshed at
   most once a day: what "low stock" needs, at a fraction of the cost of reading every order's items.
+
+A job that stops in the middle (a quota wait handed back to the broker, a transient failure, a dead
+worker) resumes from :class:`FetchProgress`: the steps already finished are not repeated, and the
+orders listing goes on from the page after the last one stored, with the same window and next token
+(getOrders is the scarcest quota: one request a minute after the burst).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import redis
 from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 from sp_api.base import Granularity
 
 from models import InventoryItem, Order, SalesMetric, SellerAccount
-from services.spapi_client import AccountClients
+from services.redis_pool import key
+from services.settings import Settings
+from services.spapi_client import AccountClients, NextTokenRejected
+
+logger = logging.getLogger(__name__)
 
 #: How far back the first orders sync reads.
 FIRST_SYNC_DAYS = 30
@@ -34,6 +47,12 @@ METRICS_DAYS = 30
 VELOCITY_MAX_AGE = timedelta(hours=24)
 #: Velocity is read for at most this many SKUs per sync (the most stocked first), to bound the calls.
 VELOCITY_MAX_SKUS = 200
+#: Seconds a job's fetch progress outlives its last write (covers every retry's backoff).
+PROGRESS_TTL = 7 * 86_400
+#: Times one sync starts a listing again after Amazon refused its next token.
+MAX_LISTING_RESTARTS = 2
+#: The steps of one account's fetch, in order.
+STEPS = ("orders", "metrics", "inventory", "velocity")
 
 
 @dataclass
@@ -62,50 +81,151 @@ def metrics_window(today: date) -> tuple[datetime, datetime]:
     return end - timedelta(days=METRICS_DAYS), end
 
 
-def fetch_account(account: SellerAccount, clients: AccountClients, now: datetime) -> FetchResult:
-    """Fetch and store everything the analysis of ``account`` needs."""
-    result = FetchResult()
-    result.orders_fetched = sync_orders(account, clients, now)
-    result.metric_days = sync_metrics(account, clients, now)
-    result.skus = sync_inventory(account, clients, now)
-    result.velocity_skus = sync_velocity(account, clients, now)
-    return result
+class FetchProgress:
+    """How far one job got with one account's fetch: finished steps and the orders listing's place.
+
+    A Redis hash ``<ns>:job:<job_id>:fetch:<account_id>``; without a Redis client it lives in memory
+    (one call of :func:`fetch_account`). It belongs to the job: another job starts from the watermark.
+    """
+
+    def __init__(
+        self, client: redis.Redis | None = None, settings: Settings | None = None, *parts: object
+    ) -> None:
+        self._client = client
+        self._key = key(settings, *parts) if client is not None and settings is not None else ""
+        self._memory: dict[str, str] = {}
+
+    @classmethod
+    def for_job(cls, client: redis.Redis, settings: Settings, job_id: str, account_id: str) -> FetchProgress:
+        return cls(client, settings, "job", job_id, "fetch", account_id)
+
+    def get(self, name: str) -> str | None:
+        if self._client is None:
+            return self._memory.get(name)
+        value = self._client.hget(self._key, name)
+        return value.decode() if value is not None else None
+
+    def set(self, name: str, value: str) -> None:
+        if self._client is None:
+            self._memory[name] = value
+            return
+        pipe = self._client.pipeline()
+        pipe.hset(self._key, name, value)
+        pipe.expire(self._key, PROGRESS_TTL)
+        pipe.execute()
+
+    def delete(self, name: str) -> None:
+        if self._client is None:
+            self._memory.pop(name, None)
+        else:
+            self._client.hdel(self._key, name)
+
+    def clear(self) -> None:
+        if self._client is None:
+            self._memory.clear()
+        else:
+            self._client.delete(self._key)
 
 
-def sync_orders(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
-    """Incremental getOrders; returns how many orders were stored."""
-    since = (
-        account.orders_cursor - ORDERS_OVERLAP
-        if account.orders_cursor
-        else now - timedelta(days=FIRST_SYNC_DAYS)
-    )
-    before = now - ORDERS_SETTLE
+def fetch_account(
+    account: SellerAccount, clients: AccountClients, now: datetime, progress: FetchProgress | None = None
+) -> FetchResult:
+    """Fetch and store everything the analysis of ``account`` needs, resuming ``progress``.
+
+    Raises :class:`services.errors.QuotaWait` when a quota token is far off: ``progress`` then says
+    where to go on.
+    """
+    progress = progress or FetchProgress()
+    steps = {
+        "orders": lambda: sync_orders(account, clients, now, progress),
+        "metrics": lambda: sync_metrics(account, clients, now),
+        "inventory": lambda: sync_inventory(account, clients, now),
+        "velocity": lambda: sync_velocity(account, clients, now),
+    }
+    counts: dict[str, int] = {}
+    for step in STEPS:
+        done = progress.get(f"done:{step}")
+        if done is None:
+            counts[step] = steps[step]()
+            progress.set(f"done:{step}", str(counts[step]))
+        else:
+            counts[step] = int(done)
+    progress.clear()
+    return FetchResult(counts["orders"], counts["metrics"], counts["inventory"], counts["velocity"])
+
+
+def sync_orders(
+    account: SellerAccount, clients: AccountClients, now: datetime, progress: FetchProgress | None = None
+) -> int:
+    """Incremental getOrders; returns how many orders were stored.
+
+    After each stored page the window, the next token and the count so far are saved in ``progress``;
+    a resumed sync goes on from there. A next token Amazon no longer accepts restarts the window.
+    """
+    progress = progress or FetchProgress()
+    saved = _load_listing(progress, account)
+    if saved is not None:
+        since, before = parse_time(saved["since"]), parse_time(saved["before"])
+        next_token, stored = saved.get("next_token"), int(saved.get("stored", 0))
+        logger.info("Resuming the orders of account %s after %d orders.", account.label, stored)
+    else:
+        since = (
+            account.orders_cursor - ORDERS_OVERLAP
+            if account.orders_cursor
+            else now - timedelta(days=FIRST_SYNC_DAYS)
+        )
+        before, next_token, stored = now - ORDERS_SETTLE, None, 0
+    assert since is not None and before is not None
     filters = {
         "LastUpdatedAfter": iso(since),
         "LastUpdatedBefore": iso(before),
         "MarketplaceIds": [account.marketplace_id],
         "MaxResultsPerPage": 100,
     }
-    stored = 0
-    next_token: str | None = None
+    restarts = 0
     while True:
         params = dict(filters, NextToken=next_token) if next_token else filters
-        response = clients.call("getOrders", "orders", "get_orders", expect="Orders", **params)
-        orders = response.payload["Orders"]
-        stored += _upsert_orders(account, orders)
+        try:
+            response = clients.call("getOrders", "orders", "get_orders", expect="Orders", **params)
+        except NextTokenRejected:
+            if restarts >= MAX_LISTING_RESTARTS:
+                raise
+            restarts += 1
+            logger.info("Amazon refused the orders next token of %s; listing again.", account.label)
+            next_token = None
+            continue
+        stored += _upsert_orders(account, response.payload["Orders"])
         next_token = response.next_token
         if not next_token:
             break
-    # Only now that every page is stored may the watermark move.
+        listing = {"since": iso(since), "before": iso(before), "next_token": next_token, "stored": stored}
+        progress.set("orders", json.dumps(listing))
+    # Only now that every page is stored may the watermark move; the listing is forgotten first, so
+    # a crash in between repeats the window (harmless) rather than resuming it past the watermark.
+    progress.delete("orders")
     SellerAccount.objects(id=account.id).update_one(set__orders_cursor=before)
     account.orders_cursor = before
     return stored
 
 
+def _load_listing(progress: FetchProgress, account: SellerAccount) -> dict[str, Any] | None:
+    raw = progress.get("orders")
+    if raw is None:
+        return None
+    saved = json.loads(raw)
+    before = parse_time(saved.get("before"))
+    if before is None or (account.orders_cursor is not None and before <= account.orders_cursor):
+        return None  # the watermark has moved past it: that window is stored already
+    return saved
+
+
 def _upsert_orders(account: SellerAccount, orders: list[dict[str, Any]]) -> int:
+    """Upsert by (user, marketplace, AmazonOrderId): one query finds the known ones, new ones are
+    inserted in bulk, known ones updated by ``_id``. (Bulk upserts by the compound key would do the
+    same on MongoDB, but cost a scan per order in mongomock, which dev mode and the tests run on.)"""
     if not orders:
         return 0
-    operations = []
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for raw in orders:
         total = raw.get("OrderTotal") or {}
         fields = {
@@ -118,14 +238,40 @@ def _upsert_orders(account: SellerAccount, orders: list[dict[str, Any]]) -> int:
             "items_shipped": int(raw.get("NumberOfItemsShipped") or 0),
             "items_unshipped": int(raw.get("NumberOfItemsUnshipped") or 0),
         }
-        key = {
-            "user_id": account.user_id,
-            "marketplace_id": raw.get("MarketplaceId") or account.marketplace_id,
-            "amazon_order_id": raw["AmazonOrderId"],
-        }
-        operations.append(UpdateOne(key, {"$set": fields}, upsert=True))
-    Order._get_collection().bulk_write(operations, ordered=False)
-    return len(operations)
+        natural = (raw.get("MarketplaceId") or account.marketplace_id, raw["AmazonOrderId"])
+        rows[natural] = fields
+    collection = Order._get_collection()
+    known = {
+        (doc["marketplace_id"], doc["amazon_order_id"]): doc["_id"]
+        for doc in collection.find(
+            {
+                "user_id": account.user_id,
+                "amazon_order_id": {"$in": [order_id for _, order_id in rows]},
+            },
+            {"marketplace_id": 1, "amazon_order_id": 1},
+        )
+    }
+    operations = [UpdateOne({"_id": known[k]}, {"$set": fields}) for k, fields in rows.items() if k in known]
+    new = [
+        {"user_id": account.user_id, "marketplace_id": m, "amazon_order_id": o, **fields}
+        for (m, o), fields in rows.items()
+        if (m, o) not in known
+    ]
+    if new:
+        try:
+            collection.insert_many(new, ordered=False)
+        except BulkWriteError as exc:  # stored meanwhile by someone else: update those instead
+            lost = {e["index"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
+            if len(lost) != len(exc.details.get("writeErrors", [])):
+                raise
+            for index in lost:
+                doc = new[index]
+                natural_key = {k: doc[k] for k in ("user_id", "marketplace_id", "amazon_order_id")}
+                fields = {k: v for k, v in doc.items() if k not in natural_key and k != "_id"}
+                operations.append(UpdateOne(natural_key, {"$set": fields}, upsert=True))
+    if operations:
+        collection.bulk_write(operations, ordered=False)
+    return len(rows)
 
 
 def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
@@ -165,19 +311,28 @@ def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime)
 
 def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
     """Every page of getInventorySummaries; returns how many SKUs Amazon listed."""
-    seen = 0
+    seen, restarts = 0, 0
     next_token: str | None = None
     while True:
         params: dict[str, Any] = {"details": True}
         if next_token:
             params["nextToken"] = next_token
-        response = clients.call(
-            "getInventorySummaries",
-            "inventories",
-            "get_inventory_summary_marketplace",
-            expect="inventorySummaries",
-            **params,
-        )
+        try:
+            response = clients.call(
+                "getInventorySummaries",
+                "inventories",
+                "get_inventory_summary_marketplace",
+                expect="inventorySummaries",
+                **params,
+            )
+        except NextTokenRejected:
+            # Inventory next tokens live 30 s: a long retry in between outlives them. Rows already
+            # stored are upserted again, and nothing is deleted until one listing is complete.
+            if restarts >= MAX_LISTING_RESTARTS:
+                raise
+            restarts += 1
+            seen, next_token = 0, None
+            continue
         summaries = response.payload["inventorySummaries"]
         seen += _upsert_inventory(account, summaries, now)
         next_token = response.next_token

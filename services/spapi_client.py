@@ -6,11 +6,19 @@ Every SP-API call goes through :meth:`AccountClients.call`: tenacity retries the
 Permanent failures (LWA ``invalid_grant``/``invalid_client``, 403) become :class:`AccountAuthError`
 at once; anything still failing after the retries becomes :class:`TransientSpApiError`, which fails
 the account for this attempt and lets Dramatiq's Retries middleware retry the job later.
+
+Quotas (``services.quotas``): before each try the call reserves a token of its (seller, operation)
+bucket in Redis, shared by every worker process. A token due within SP_API_QUOTA_MAX_WAIT_SECONDS is
+slept for; a later one raises :class:`QuotaWait` (the actor hands the job back to the broker until
+then, without spending a retry). A 429 empties the bucket for every process; the next try waits for
+the bucket instead of tenacity's timer, and 429s do not count as attempts: they are bounded by
+SP_API_THROTTLE_LIMIT in a row, after which the call fails as transient.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -37,12 +45,12 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
     wait_random_exponential,
 )
 
-from services.errors import AccountAuthError, PermanentSpApiError, TransientSpApiError
+from services.errors import AccountAuthError, PermanentSpApiError, QuotaWait, TransientSpApiError
+from services.quotas import USAGE_PLANS, QuotaBuckets, region_of
+from services.redis_pool import get_redis
 from services.secrets import decrypt_token
 from services.settings import Settings, get_settings
 
@@ -52,16 +60,45 @@ logger = logging.getLogger(__name__)
 SANDBOX_LWA_APP_ID = "sandbox-app"
 SANDBOX_LWA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (the public sandbox secret, not a credential)
 
-#: The library caches LWA access tokens module-wide in a TTLCache of 10 entries by default; one worker
-#: serves far more refresh tokens than that, and an evicted token costs an extra LWA round trip.
-lwa_module.cache = TTLCache(maxsize=100_000, ttl=3000)
-_lwa_cache_lock = threading.Lock()
+
+class _LockedTTLCache(TTLCache):
+    """A TTLCache that worker threads may share (cachetools' caches are not thread-safe)."""
+
+    def __init__(self, maxsize: int, ttl: float):
+        super().__init__(maxsize=maxsize, ttl=ttl)
+        self._lock = threading.RLock()
+
+    def __getitem__(self, key: Any) -> Any:
+        with self._lock:
+            return super().__getitem__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        with self._lock:
+            return super().pop(key, *default)
+
+    def clear(self) -> None:
+        with self._lock:
+            super().clear()
+
+
+#: The library caches LWA access tokens module-wide (keyed by a hash of the refresh token) in a
+#: TTLCache of 10 entries by default; one worker serves far more refresh tokens than that, and an
+#: evicted token costs an extra LWA round trip. The access token lives 3600 s; we keep it 3000 s.
+lwa_module.cache = _LockedTTLCache(maxsize=100_000, ttl=3000)
 
 API_CLASSES = {"orders": Orders, "sales": Sales, "inventories": Inventories}
 
 
 class MalformedResponse(PermanentSpApiError):
     """Amazon answered without the JSON fields the operation documents (e.g. a non-JSON body)."""
+
+
+class NextTokenRejected(PermanentSpApiError):
+    """A 400 for the next token we sent ("invalid or expired"): the listing must start again."""
 
 
 #: Failures retried inside the call (tenacity), then by the job (Dramatiq).
@@ -98,8 +135,7 @@ def forget_access_token(refresh_token: str) -> None:
     """Drop the cached LWA access token of ``refresh_token`` (after a 403, the token may be revoked)."""
     from sp_api.auth._core import build_cache_key
 
-    with _lwa_cache_lock:
-        lwa_module.cache.pop(build_cache_key(refresh_token), None)
+    lwa_module.cache.pop(build_cache_key(refresh_token), None)
 
 
 def _auth_class(lwa_endpoint: str | None) -> type[AccessTokenClient]:
@@ -117,13 +153,17 @@ def _auth_class(lwa_endpoint: str | None) -> type[AccessTokenClient]:
 class AccountClients:
     """The SP-API clients of one seller account (one marketplace), closed together."""
 
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     marketplace: Marketplaces
     settings: Settings
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
+    #: Shared quota buckets; None calls Amazon unpaced (unit tests of the retry policy only).
+    quotas: QuotaBuckets | None = None
     #: Operation name → number of HTTP calls made (including retried ones), for logs and tests.
     calls: dict[str, int] = field(default_factory=dict)
+    #: Seconds slept waiting for quota tokens, for logs and the benchmark.
+    quota_wait_seconds: float = 0.0
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, api: str) -> Any:
@@ -152,15 +192,26 @@ class AccountClients:
     def call(
         self, operation: str, api: str, method: str, *, expect: str | type | None = None, **params: Any
     ) -> ApiResponse:
-        """Call ``client(api).method(**params)`` under the retry policy.
+        """Call ``client(api).method(**params)`` under the quota and the retry policy.
 
         ``expect`` names a key the payload must carry, or is ``list`` for a list payload; a payload
         without it raises :class:`MalformedResponse` (the library returns ``{}`` for a non-JSON body).
+        Raises :class:`QuotaWait` when the quota token is due later than the settings let a thread sleep.
         """
+        bucket = self._bucket(operation)
 
         def attempt() -> ApiResponse:
+            if bucket is not None:
+                self._wait_for_token(bucket, operation)
             self.calls[operation] = self.calls.get(operation, 0) + 1
-            response = getattr(self.client(api), method)(**params)
+            try:
+                response = getattr(self.client(api), method)(**params)
+            except SellingApiRequestThrottledException:
+                if bucket is not None:
+                    self._throttled(bucket, operation)
+                raise
+            if bucket is not None:
+                self.quotas.served(bucket, response.rate_limit)  # type: ignore[union-attr]
             payload = response.payload
             if expect is list:
                 valid = isinstance(payload, list)
@@ -172,10 +223,8 @@ class AccountClients:
 
         retrying = Retrying(
             retry=retry_if_exception_type(TRANSIENT),
-            wait=wait_random_exponential(
-                multiplier=self.policy.wait_multiplier, max=self.policy.wait_max_seconds
-            ),
-            stop=stop_after_attempt(self.policy.attempts) | stop_after_delay(self.policy.deadline_seconds),
+            wait=self._wait_policy(paced=bucket is not None),
+            stop=self._stop_policy(paced=bucket is not None),
             reraise=True,
             sleep=self.sleep,
             before_sleep=_log_retry(operation),
@@ -193,14 +242,71 @@ class AccountClients:
             raise
         except SellingApiException as exc:
             status = getattr(exc, "code", "?")
+            message = f"{operation}: HTTP {status} {exc.amzn_code}: {exc.message}"
+            if status == 400 and _sent_next_token(params) and "token" in str(exc.message).lower():
+                raise NextTokenRejected(message) from None
             error = TransientSpApiError if isinstance(exc, TRANSIENT) else PermanentSpApiError
-            raise error(f"{operation}: HTTP {status} {exc.amzn_code}: {exc.message}") from None
+            raise error(message) from None
         except httpx.TransportError as exc:
             raise TransientSpApiError(
                 f"{operation}: {type(exc).__name__}: {exc or 'connection failed'}"
             ) from None
         except ValueError as exc:  # the LWA endpoint answered an error that is not JSON
             raise TransientSpApiError(f"{operation}: LWA answered a body that is not JSON ({exc})") from None
+
+    def _bucket(self, operation: str) -> str | None:
+        if self.quotas is None or operation not in USAGE_PLANS:
+            return None
+        return self.quotas.bucket(self.refresh_token, region_of(self.marketplace), operation)
+
+    def _wait_for_token(self, bucket: str, operation: str) -> None:
+        max_wait = self.settings.sp_api_quota_max_wait_seconds
+        reservation = self.quotas.reserve(bucket, operation, max_wait)  # type: ignore[union-attr]
+        if not reservation.taken:
+            # Come back a little early and sleep the rest: that hides the broker's redelivery latency.
+            delay = max(reservation.wait - max_wait / 2, 0.0)
+            raise QuotaWait(
+                f"{operation}: the next quota token is due in {reservation.wait:.1f} s; "
+                "the job frees its worker until then",
+                delay_ms=math.ceil(delay * 1000),
+            )
+        if reservation.wait > 0:
+            self.quota_wait_seconds += reservation.wait
+            self.sleep(reservation.wait)
+
+    def _throttled(self, bucket: str, operation: str) -> None:
+        strikes = self.quotas.throttled(bucket, operation)  # type: ignore[union-attr]
+        limit = self.settings.sp_api_throttle_limit
+        logger.info("SP-API %s answered 429 (%d in a row for this seller).", operation, strikes)
+        if strikes >= limit:
+            raise TransientSpApiError(f"{operation}: HTTP 429 QuotaExceeded {strikes} times in a row")
+
+    def _wait_policy(self, *, paced: bool) -> Callable[[RetryCallState], float]:
+        exponential = wait_random_exponential(
+            multiplier=self.policy.wait_multiplier, max=self.policy.wait_max_seconds
+        )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if paced and isinstance(exc, SellingApiRequestThrottledException):
+                return 0.0  # the next try waits for its quota token, which the 429 has pushed back
+            return exponential(state)
+
+        return wait
+
+    def _stop_policy(self, *, paced: bool) -> Callable[[RetryCallState], bool]:
+        failures = 0
+        policy = self.policy
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal failures
+            exc = state.outcome.exception() if state.outcome else None
+            if paced and isinstance(exc, SellingApiRequestThrottledException):
+                return False  # paced by the quota and bounded by SP_API_THROTTLE_LIMIT
+            failures += 1
+            return failures >= policy.attempts or state.seconds_since_start >= policy.deadline_seconds
+
+        return stop
 
     def close(self) -> None:
         for instance in self._clients.values():
@@ -212,6 +318,10 @@ class AccountClients:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sent_next_token(params: dict[str, Any]) -> bool:
+    return bool(params.get("NextToken") or params.get("nextToken"))
 
 
 def _lwa_error(exc: AuthorizationError) -> Exception:
@@ -248,6 +358,8 @@ def account_clients(account: Any, settings: Settings | None = None, **kwargs: An
     """Clients for a SellerAccount document; decrypts its refresh token just for these calls."""
     settings = settings or get_settings()
     kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
+    if "quotas" not in kwargs:
+        kwargs["quotas"] = QuotaBuckets(get_redis(settings), settings)
     return AccountClients(
         refresh_token=decrypt_token(account.refresh_token, settings),
         marketplace=marketplace_for(account.country),

@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "SP_API_RETRY_WAIT_SECONDS": "0.01",
         "SP_API_RETRY_MAX_WAIT_SECONDS": "0.1",
         "SP_API_RETRY_DEADLINE_SECONDS": "10",
+        "SP_API_QUOTA_TIME_SCALE": str(SANDBOX_TIME_SCALE),
         "API_TOKENS": "test-token-0123456789abcdef",
     }
     configure(Settings.from_env(env))
