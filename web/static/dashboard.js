@@ -88,7 +88,8 @@ function renderCounts(stats) {
 
 function renderChart(hourly) {
   const chart = $("chart");
-  const width = 720, height = 160, bottom = 18, top = 12;
+  const width = Math.max(240, Math.round(chart.clientWidth || 720)), height = 160, bottom = 18, top = 12;
+  chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const max = Math.max(1, ...hourly.map((h) => Math.max(h.completed, h.failed)));
   const slot = width / Math.max(1, hourly.length);
   const scale = (n) => ((height - bottom - top) * n) / max;

@@ -1,0 +1,101 @@
+"""One integration test against a real gunicorn serving ``web.app:get_app()``, as the Procfile does.
+
+The in-memory store (mongomock) lives in one process, so the test cannot seed records that gunicorn's
+worker would see; it exercises what needs no shared records: health and readiness on the real Redis,
+auth, the empty answers of the store-backed routes, 404s, OpenAPI and the dashboard. The routes'
+behaviour with records is covered in-process by test_web_routes.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.web.factory import TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "/app/job-status"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(settings) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_NAMESPACE": settings.redis_namespace,
+        "API_TOKENS": TOKEN,
+        "PORT": str(port),
+    }
+    env.pop("MONGODB_URI", None)
+    if settings.mongodb_uri:
+        env["MONGODB_URI"] = settings.mongodb_uri
+    command = [sys.executable, "-m", "gunicorn", "web.app:get_app()", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "1", "--threads", "2", "--graceful-timeout", "5"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {process.returncode}: {process.stdout.read().decode()}")
+            try:
+                requests.get(f"{url}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.fail("gunicorn did not answer within 30 s")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.e2e
+def test_gunicorn_serves_the_app(gunicorn):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    # Health and readiness see the real Redis and the worker's store
+    ready = requests.get(f"{gunicorn}/ready", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"redis": {"ok": True}, "mongodb": {"ok": True}}
+    # A data route without a token is refused with a challenge
+    refused = requests.get(f"{gunicorn}{BASE}/queue/stats", timeout=5)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    # With the token: queue stats, an empty recent list, 404 for unknown job and user, 400 by name
+    stats = requests.get(f"{gunicorn}{BASE}/queue/stats", headers=auth, timeout=5)
+    assert stats.status_code == 200 and stats.json()["queue"] == "sync"
+    assert requests.get(f"{gunicorn}{BASE}/recent", headers=auth, timeout=5).json() == {"jobs": []}
+    assert (
+        requests.get(f"{gunicorn}{BASE}/status/job/{uuid.uuid4()}", headers=auth, timeout=5).status_code
+        == 404
+    )
+    sync = requests.post(f"{gunicorn}{BASE}/sync", json={"userIds": ["nobody"]}, headers=auth, timeout=5)
+    assert sync.status_code == 404 and "nobody" in sync.json()["description"]
+    bad = requests.get(f"{gunicorn}{BASE}/failed", params={"limit": 0}, headers=auth, timeout=5)
+    assert bad.status_code == 400 and '"limit"' in bad.json()["description"]
+    # Open routes
+    assert requests.get(f"{gunicorn}/openapi.json", timeout=5).json()["openapi"].startswith("3.")
+    assert "sellersync_queue_depth" in requests.get(f"{gunicorn}/metrics", timeout=5).text
+    page = requests.get(f"{gunicorn}{BASE}/", timeout=5)
+    assert page.status_code == 200 and "dashboard.js" in page.text
