@@ -134,23 +134,30 @@ class StatsSnapshot:
         self.lock_key = key(settings, "web", "queue-stats", "lock")
 
     def get(self) -> dict[str, Any]:
+        return json.loads(self.get_json())
+
+    def get_json(self) -> bytes:
+        """The stats as JSON bytes, served as stored (no decode and re-encode per request)."""
         if self.max_age <= 0:
-            return self.compute()
+            return self._encode(self.compute())
         raw = self.client.get(self.key)
         if raw is None:
             return self._refresh()
-        snapshot = json.loads(raw)
-        if self.clock() - snapshot["at"] <= self.max_age:
-            return snapshot["stats"]
+        at, _, body = raw.partition(b"\n")
+        if self.clock() - float(at) <= self.max_age:
+            return body
         if not self.client.set(self.lock_key, "1", nx=True, px=self.LOCK_MS):
-            return snapshot["stats"]  # another process is recomputing it
+            return body  # another process is recomputing it
         try:
             return self._refresh()
         finally:
             self.client.delete(self.lock_key)
 
-    def _refresh(self) -> dict[str, Any]:
-        stats = self.compute()
-        document = json.dumps({"at": self.clock(), "stats": stats})
-        self.client.set(self.key, document, ex=self.KEEP_SECONDS)
-        return stats
+    def _refresh(self) -> bytes:
+        body = self._encode(self.compute())
+        self.client.set(self.key, f"{self.clock()!r}\n".encode() + body, ex=self.KEEP_SECONDS)
+        return body
+
+    @staticmethod
+    def _encode(stats: dict[str, Any]) -> bytes:
+        return json.dumps(stats, separators=(",", ":")).encode()

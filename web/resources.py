@@ -92,7 +92,8 @@ class QueueStats:
         self._snapshot = snapshot
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self._snapshot.get()
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self._snapshot.get_json()
 
 
 class Overview:

@@ -1,0 +1,312 @@
+"""Requests per second of the API beside a bare Falcon endpoint, both under the same gunicorn.
+
+    python -m bench.web [--seconds 5] [--connections 16] [--workers 2] [--threads 4]
+
+Not a test: it prints figures. Everything runs on loopback: an embedded redis-server (or REDIS_URL),
+two gunicorns started one after the other with identical flags, and a load generator of a few
+processes holding keep-alive connections. Each run is bounded in time (``--seconds`` per endpoint)
+and in count (``--max-requests``), then stops by itself.
+
+What is measured, honestly:
+- ``GET /hello`` of a bare Falcon app: the baseline (measured first and last; the mean is used).
+- ``GET /app/job-status/queue/stats``: auth, the shared snapshot read from the real Redis, JSON.
+  Without MONGODB_URI the snapshot is computed once before timing (see bench.web_apps) and the
+  MongoDB recompute (at most one per 2 s per deployment) is not part of the figure.
+- ``GET /app/job-status/status/job/{id}``: a MongoDB lookup; measured only with MONGODB_URI set
+  (records are seeded under user ids ``bench-*`` and removed afterwards). mongomock is never timed.
+The load generator shares the machine's cores with gunicorn, so absolute numbers are low; the
+ratios are the point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.embedded_redis import free_port, start_embedded_redis
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token-" + uuid.uuid4().hex
+TARGET_QUEUE_STATS_RATIO = 0.5
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        lat = sorted(self.latencies_ms) or [0.0]
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        return (
+            f"{self.name:<34} {self.rps:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+            f"({self.requests} ok, {self.errors} errors)"
+        )
+
+
+# -- load generator --------------------------------------------------------------------------------
+def _client_process(port, paths, headers, threads, warmup, seconds, max_requests, queue) -> None:
+    counts = {"ok": 0, "errors": 0}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = time.monotonic() + warmup
+    end = start + seconds
+
+    def run(offset: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        ok = errors = 0
+        mine: list[float] = []
+        index = offset
+        while True:
+            now = time.monotonic()
+            if now >= end or ok + errors >= max_requests:
+                break
+            path = paths[index % len(paths)]
+            index += 1
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                good = response.status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                good = False
+            done = time.monotonic()
+            if now >= start:  # requests of the warm-up are not counted
+                if good:
+                    ok += 1
+                    mine.append((done - now) * 1000)
+                else:
+                    errors += 1
+        connection.close()
+        with lock:
+            counts["ok"] += ok
+            counts["errors"] += errors
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=run, args=(i * 7919,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put((counts["ok"], counts["errors"], latencies[:20_000]))
+
+
+def load(name, port, paths, *, headers, connections, processes, warmup, seconds, max_requests) -> Result:
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    threads = max(1, connections // processes)
+    per_process = max(1, max_requests // processes)
+    jobs = [
+        multiprocessing.Process(
+            target=_client_process,
+            args=(port, paths, headers, threads, warmup, seconds, per_process, queue),
+        )
+        for _ in range(processes)
+    ]
+    for job in jobs:
+        job.start()
+    outcomes = [queue.get(timeout=warmup + seconds + 60) for _ in jobs]
+    for job in jobs:
+        job.join(timeout=10)
+    latencies = [ms for _, _, lat in outcomes for ms in lat]
+    return Result(name, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes), seconds, latencies)
+
+
+# -- gunicorn --------------------------------------------------------------------------------------
+class Gunicorn:
+    def __init__(self, app: str, env: dict[str, str], args: argparse.Namespace) -> None:
+        self.port = free_port()
+        command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(args.workers), "--threads", str(args.threads)]
+        command += ["--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning"]
+        self.command = " ".join(command[3:])
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                connection.close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("gunicorn did not answer within 60 s")
+
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return response.status, body
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# -- the run ---------------------------------------------------------------------------------------
+def seed_jobs(count: int) -> list[str]:
+    """Job records in the MONGODB_URI database, as workers leave them."""
+    from datetime import UTC, datetime, timedelta
+
+    from models import AccountResult, JobStatus
+    from models.connection import connect
+
+    connect()
+    now = datetime.now(UTC)
+    records = []
+    for index in range(count):
+        records.append(
+            JobStatus(
+                job_id=str(uuid.uuid4()),
+                user_id=f"bench-{index:05d}",
+                status="completed",
+                trigger="schedule",
+                attempts=1,
+                queued_at=now - timedelta(minutes=index),
+                started_at=now - timedelta(minutes=index),
+                completed_at=now,
+                updated_at=now,
+                expires_at=now + timedelta(days=1),
+                duration_ms=1200,
+                accounts=[
+                    AccountResult(account_id="a", marketplace_id="ATVPDKIKX0DER", region="na", country="US")
+                ],
+            ).to_mongo()
+        )
+    JobStatus._get_collection().insert_many(records)
+    return [r["job_id"] for r in records]
+
+
+def remove_seeded() -> None:
+    from models import JobStatus
+
+    JobStatus._get_collection().delete_many({"user_id": {"$regex": "^bench-"}})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per endpoint (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="untimed seconds first (default 1)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
+    parser.add_argument("--client-processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="cap per endpoint")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both apps)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both apps)")
+    args = parser.parse_args(argv)
+    if not 0 < args.seconds <= 60 or args.connections > 256:
+        parser.error("--seconds must be in (0, 60] and --connections at most 256")
+
+    from services.settings import Settings, configure
+
+    settings = Settings.from_env()
+    embedded = None
+    if not settings.redis_url:
+        embedded = start_embedded_redis()
+    redis_url = settings.redis_url or embedded.url
+    namespace = f"sellersync-bench-{os.getpid()}"
+    configure(settings, redis_url=redis_url, redis_namespace=namespace)
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_NAMESPACE": namespace, "API_TOKENS": TOKEN}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    options = dict(
+        connections=args.connections,
+        processes=args.client_processes,
+        warmup=args.warmup,
+        seconds=args.seconds,
+        max_requests=args.max_requests,
+    )
+    store = "MongoDB (MONGODB_URI)" if settings.mongodb_uri else "no MONGODB_URI: mongomock, never timed"
+    print(f"Store: {store}")
+    print(
+        f"Load: {args.connections} keep-alive connections from {args.client_processes} processes, "
+        f"{args.warmup:g} s warm-up + {args.seconds:g} s per endpoint, "
+        f"on {os.cpu_count()} CPUs shared with the servers."
+    )
+    results: list[Result] = []
+    job_ids: list[str] = []
+    try:
+        if settings.mongodb_uri:
+            job_ids = seed_jobs(1000)
+        hello = Gunicorn("bench.web_apps:hello_app()", env, args)
+        print(f"gunicorn {hello.command}")
+        try:
+            first = load("GET /hello (bare Falcon, first)", hello.port, ["/hello"], headers={}, **options)
+        finally:
+            hello.stop()
+        api = Gunicorn("bench.web_apps:sellersync_app()", env, args)
+        try:
+            status, body = api.get("/app/job-status/queue/stats", auth)  # computes the snapshot, untimed
+            if status != 200:
+                raise SystemExit(f"queue stats answered {status}: {body[:200]!r}")
+            stats = load(
+                "GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options
+            )
+            results.append(stats)
+            if job_ids:
+                paths = [f"/app/job-status/status/job/{j}" for j in job_ids]
+                results.append(load("GET /status/job/{id}", api.port, paths, headers=auth, **options))
+        finally:
+            api.stop()
+        hello = Gunicorn("bench.web_apps:hello_app()", env, args)
+        try:
+            last = load("GET /hello (bare Falcon, last)", hello.port, ["/hello"], headers={}, **options)
+        finally:
+            hello.stop()
+    finally:
+        if job_ids:
+            remove_seeded()
+        if embedded:
+            embedded.stop()
+
+    baseline = (first.rps + last.rps) / 2
+    print()
+    for result in (first, last, *results):
+        print(result.line())
+    print()
+    print(f"Baseline (mean of the two bare runs): {baseline:.0f} req/s")
+    for result in results:
+        ratio = result.rps / baseline if baseline else 0.0
+        target = f"  (target ≥ {TARGET_QUEUE_STATS_RATIO})" if "queue/stats" in result.name else ""
+        print(f"ratio {result.name:<24} {ratio:5.2f}{target}")
+    if not job_ids:
+        print(
+            "ratio GET /status/job/{id}       not measured: it is a MongoDB lookup and MONGODB_URI is unset"
+        )
+        print("(mongomock's speed says nothing about MongoDB's). Queue stats were measured on their serving")
+        print("path: the shared snapshot in Redis; its recompute from MongoDB is not in the figure.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
