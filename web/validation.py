@@ -44,7 +44,7 @@ def limit(req: falcon.Request, default: int) -> int:
 
 def status(req: falcon.Request) -> str | None:
     value = req.get_param("status")
-    if value is None or value == "":
+    if value is None:
         return None
     if value not in JOB_STATUSES:
         raise falcon.HTTPInvalidParam(f"The status must be one of {', '.join(JOB_STATUSES)}.", "status")

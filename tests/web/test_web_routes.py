@@ -119,7 +119,7 @@ def test_recent_is_newest_first_and_filters_by_status(client, job):
     assert len(client.simulate_get(f"{BASE}/recent", params={"limit": 1}).json["jobs"]) == 1
 
 
-@pytest.mark.parametrize("status", ["done", "FAILED", '{"$ne": null}'])
+@pytest.mark.parametrize("status", ["done", "FAILED", '{"$ne": null}', ""])
 def test_recent_with_an_unknown_status_is_400_naming_status(client, status):
     assert_error(
         client.simulate_get(f"{BASE}/recent", params={"status": status}), falcon.HTTP_400, '"status"'
