@@ -3,69 +3,20 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sp_api.auth import access_token_client as lwa_module
 from sp_api.auth._core import build_cache_key
 
-from models import JobStatus, Order, SellerAccount
+from models import Order, SellerAccount
 from services import jobs
 from services.accounts import connect_account
 from services.demo import sandbox_token
 from services.processing import process_user_data
 from services.spapi import ORDERS_OVERLAP
+from tests.services.helpers import book, finished
 from tests.support import wait_for
-
-US = "ATVPDKIKX0DER"
-
-
-def finished(job_id: str) -> JobStatus | None:
-    record = JobStatus.objects(job_id=job_id).first()
-    return record if record and record.status in ("completed", "failed", "cancelled") else None
-
-
-def book(sandbox, seller: str, now: datetime) -> list:
-    """The sandbox's orders of ``seller`` in the US marketplace (purchased up to ``now``)."""
-    return [o for o in sandbox.state.sellers.orders(seller, US, now).orders if o.purchase <= now]
-
-
-@pytest.fixture
-def large_store():
-    """mongomock checks a unique index by scanning the whole collection on every write, which makes
-    storing thousands of orders quadratic (minutes for 5,000); MongoDB uses the index. For the tests
-    with thousands of orders the in-memory store goes without it (the tests check uniqueness
-    themselves), and gets it back afterwards."""
-    from models.connection import is_in_memory
-
-    collection = Order._get_collection()
-    unique = {n: spec for n, spec in collection.index_information().items() if spec.get("unique")}
-    if is_in_memory():
-        for name in unique:
-            collection.drop_index(name)
-    yield
-    if is_in_memory():
-        for name, spec in unique.items():
-            collection.create_index(spec["key"], unique=True, name=name)
-
-
-@pytest.fixture
-def sandbox_clock(sandbox):
-    """The sandbox's clock (and ours, passed to process_user_data): real time plus a movable offset."""
-
-    class Clock:
-        def __init__(self) -> None:
-            self.base, self.started, self.offset = datetime.now(UTC), time.monotonic(), timedelta(0)
-
-        def __call__(self) -> datetime:
-            return self.base + self.offset + timedelta(seconds=time.monotonic() - self.started)
-
-    clock, original = Clock(), sandbox.state.config.clock
-    sandbox.state.config.clock = clock
-    yield clock
-    sandbox.state.config.clock = original
 
 
 def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_the_storm(
