@@ -99,3 +99,16 @@ def test_gunicorn_serves_the_app(gunicorn):
     assert "sellersync_queue_depth" in requests.get(f"{gunicorn}/metrics", timeout=5).text
     page = requests.get(f"{gunicorn}{BASE}/", timeout=5)
     assert page.status_code == 200 and "dashboard.js" in page.text
+
+
+@pytest.mark.e2e
+def test_gunicorn_stops_with_one_line_on_a_malformed_setting(settings):
+    # Given a malformed setting
+    env = {**os.environ, "REDIS_URL": settings.redis_url, "JOB_MAX_RETRIES": "many"}
+    command = [sys.executable, "-m", "gunicorn", "web.app:get_app()", "--bind", f"127.0.0.1:{free_port()}"]
+    # When gunicorn starts the app
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    # Then the master halts (no restart loop) and the reason is one line naming the variable
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("sellersync:")]
+    assert lines == ["sellersync: JOB_MAX_RETRIES: expected a whole number (got 'many')"]
