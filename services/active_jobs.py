@@ -2,10 +2,13 @@
 
 Claimed with set-if-absent, taken over and released with compare-and-swap scripts, so that only the
 job that holds the key can free it. A safety TTL frees a user whose release was lost.
+The scheduler claims and reads a whole batch of keys in one pipelined round trip (``claim_many``,
+``current_many``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import redis
@@ -49,6 +52,28 @@ class ActiveJobs:
 
     def claim(self, user_id: str, job_id: str) -> bool:
         return bool(self.redis.set(self.key(user_id), job_id, nx=True, px=self.ttl_ms))
+
+    def claim_many(self, claims: Sequence[tuple[str, str]]) -> list[str | None]:
+        """Claim many ``(user_id, job_id)`` pairs in one round trip; returns each user's job id after it.
+
+        A returned id equal to the one offered means the claim won; another id is the user's current
+        job; None means the key vanished between the claim and the read (claim that user again).
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        ttl_ms = self.ttl_ms
+        for user_id, job_id in claims:
+            name = self.key(user_id)
+            pipe.set(name, job_id, nx=True, px=ttl_ms)
+            pipe.get(name)
+        replies = pipe.execute()
+        return [value.decode() if value is not None else None for value in replies[1::2]]
+
+    def current_many(self, user_ids: Sequence[str]) -> list[str | None]:
+        """The current job id of each user (None: no queued or running job), in one round trip."""
+        if not user_ids:
+            return []
+        values = self.redis.mget([self.key(u) for u in user_ids])
+        return [value.decode() if value is not None else None for value in values]
 
     def current(self, user_id: str) -> str | None:
         value = self.redis.get(self.key(user_id))

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from typing import Any, Protocol
 
 import redis
@@ -88,15 +89,97 @@ class JobProducer:
                 return self._create_and_send(job_id, user_id, trigger, retry_of)
         raise JobStateError(f"could not enqueue user {user_id!r}: its active-job key keeps changing")
 
-    def enqueue_users(self, user_ids: Iterable[str], trigger: str = "schedule") -> list[Enqueued]:
-        """Enqueue many users; unknown ids are skipped with a warning."""
-        results = []
-        for user_id in user_ids:
-            try:
-                results.append(self.enqueue_user(user_id, trigger))
-            except UnknownUserError:
-                logger.warning("Skipped unknown user %r.", user_id)
+    def enqueue_users(
+        self,
+        user_ids: Iterable[str],
+        trigger: str = "schedule",
+        *,
+        batch_size: int | None = None,
+        known: bool = False,
+    ) -> list[Enqueued]:
+        """Enqueue many users, in input order, with the same dedup as ``enqueue_user``.
+
+        Works in batches of ``batch_size`` (default SCHEDULER_BATCH_SIZE), each costing: one MongoDB
+        read of the users (skipped when ``known``: the ids were just read from the users collection),
+        one pipelined Redis claim of their active-job keys, one MongoDB bulk insert of the new records
+        and one pipelined Redis send of the messages. Unknown ids are skipped with a warning.
+        """
+        size = batch_size or self.settings.scheduler_batch_size
+        iterator = iter(user_ids)
+        results: list[Enqueued] = []
+        while batch := list(islice(iterator, size)):
+            results.extend(self._enqueue_batch(batch, trigger, known=known))
         return results
+
+    def _enqueue_batch(self, user_ids: list[str], trigger: str, *, known: bool) -> list[Enqueued]:
+        if not known:
+            user_ids = self._known_users(user_ids)
+        offers = [(user_id, self.queue.new_job_id()) for user_id in user_ids]
+        currents = self.active.claim_many(offers)
+        results: list[Enqueued | None] = [None] * len(offers)
+        claimed: list[int] = []
+        contested: list[tuple[int, str]] = []
+        for index, ((_, job_id), current_id) in enumerate(zip(offers, currents, strict=True)):
+            if current_id == job_id:
+                claimed.append(index)
+            elif current_id is not None:
+                contested.append((index, current_id))
+        finished = self._finished_jobs([current_id for _, current_id in contested])
+        for index, current_id in contested:
+            user_id, job_id = offers[index]
+            if current_id not in finished:
+                # Queued, running, or a record not yet written (an enqueue in flight): the user's job.
+                results[index] = Enqueued(user_id, current_id, deduplicated=True)
+            elif self.active.take_over(user_id, current_id, job_id):
+                claimed.append(index)  # the key outlived its job (a lost release)
+        claimed.sort()  # taken-over keys joined late: send in input order (the scheduler's oldest first)
+        self._create_and_send_many([offers[i] for i in claimed], trigger)
+        for index in claimed:
+            user_id, job_id = offers[index]
+            results[index] = Enqueued(user_id, job_id, deduplicated=False)
+        # A key that vanished or changed under us: the careful one-user path decides.
+        return [r or self.enqueue_user(offers[i][0], trigger) for i, r in enumerate(results)]
+
+    def _known_users(self, user_ids: list[str]) -> list[str]:
+        valid = [u for u in user_ids if isinstance(u, str)]
+        cursor = User._get_collection().find({"user_id": {"$in": valid}}, {"user_id": 1, "_id": 0})
+        found = {document["user_id"] for document in cursor}
+        for user_id in user_ids:
+            if user_id not in found:
+                logger.warning("Skipped unknown user %r.", user_id)
+        return [u for u in user_ids if u in found]
+
+    def _finished_jobs(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` have a finished record (one query; none when the list is empty)."""
+        if not job_ids:
+            return set()
+        query = {"job_id": {"$in": job_ids}, "status": {"$in": list(FINISHED_STATUSES)}}
+        return {d["job_id"] for d in JobStatus._get_collection().find(query, {"job_id": 1, "_id": 0})}
+
+    def _create_and_send_many(self, claims: list[tuple[str, str]], trigger: str) -> None:
+        """Record and send claimed ``(user_id, job_id)`` pairs: one bulk insert, one pipelined send."""
+        if not claims:
+            return
+        jobs = [(job_id, user_id, trigger) for user_id, job_id in claims]
+        try:
+            self.records.insert_queued(jobs)
+        except Exception:
+            self._release_many(claims)
+            raise
+        try:
+            self.queue.send_many(jobs)
+        except Exception as exc:
+            # Any of the batch may have reached the broker; a worker skips a message whose record
+            # is failed, so marking them all failed and freeing the users is safe.
+            for _, job_id in claims:
+                self.records.finish_unsent(job_id, exc)
+            self._release_many(claims)
+            raise
+        logger.debug("Enqueued %d jobs (%s).", len(claims), trigger)
+
+    def _release_many(self, claims: list[tuple[str, str]]) -> None:
+        for user_id, job_id in claims:
+            self.release(user_id, job_id)
 
     def _create_and_send(self, job_id: str, user_id: str, trigger: str, retry_of: str | None) -> Enqueued:
         self.records.create_queued(job_id, user_id, trigger, retry_of=retry_of)
@@ -192,8 +275,8 @@ def enqueue_user(user_id: str, trigger: str = "manual") -> Enqueued:
     return get_producer().enqueue_user(user_id, trigger)
 
 
-def enqueue_users(user_ids: Iterable[str], trigger: str = "schedule") -> list[Enqueued]:
-    return get_producer().enqueue_users(user_ids, trigger)
+def enqueue_users(user_ids: Iterable[str], trigger: str = "schedule", **options: Any) -> list[Enqueued]:
+    return get_producer().enqueue_users(user_ids, trigger, **options)
 
 
 def remove_job(job_id: str) -> JobStatus:

@@ -1,0 +1,312 @@
+"""The scheduler process: at every SYNC_CRON tick, enqueue each due user once. It never processes.
+
+    python -m cron.scheduler                 # the Procfile's ``scheduler:`` process
+    python -m cron.scheduler --once          # one tick, then exit (0, or 1 when the tick failed)
+    python -m cron.scheduler --dry-run       # print the due users of one tick; enqueue nothing
+
+Any number of replicas may run: only the holder of the leader lease (cron.leader) ticks, and
+per-user dedup underneath means an occasional double tick still enqueues nobody twice. Each tick
+reads the due users in batches (services.due_users) and hands every batch to
+``JobProducer.enqueue_users``; it logs one line: due, enqueued, deduplicated, seconds.
+
+A missed tick (the process was down or busy) still runs if it is at most MISFIRE_GRACE_SECONDS late,
+and several missed ticks run once (``coalesce``). SIGTERM and Ctrl-C stop the scheduler between two
+batches, and the lease is released so that a follower takes over at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+
+import redis
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cron.leader import LeaderLease
+from services.due_users import due_user_batches
+from services.errors import SettingsError
+from services.job_status import utcnow
+from services.jobs import JobProducer
+from services.redis_pool import get_redis, key
+from services.settings import Settings, configure, get_settings
+
+logger = logging.getLogger(__name__)
+
+#: Seconds: a tick that could not run on time still runs if it is at most this late.
+MISFIRE_GRACE_SECONDS = 300
+#: Followers poll the lease (and the leader renews it) this many times per lease period.
+LEASE_POLLS_PER_PERIOD = 5
+#: Exit code of a malformed setting or argument.
+EXIT_USAGE = 2
+
+
+@dataclass
+class TickResult:
+    due: int = 0
+    enqueued: int = 0
+    deduplicated: int = 0
+    seconds: float = 0.0
+    #: How many users each batch handed to enqueue_users (each at most the batch size).
+    batches: list[int] = field(default_factory=list)
+    #: False when the tick stopped early (shutdown, or the lease was lost).
+    complete: bool = True
+
+
+class SyncScheduler:
+    """The schedule's two jobs: keep (or campaign for) the lease, and tick when leader."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        producer: JobProducer,
+        client: redis.Redis,
+        *,
+        lease: LeaderLease | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.redis = client
+        self.lease = lease or LeaderLease(
+            client, key(settings, "scheduler", "leader"), settings.scheduler_lease_seconds
+        )
+        self.stop = stop or threading.Event()
+        self.clock = clock
+        self._ticking = threading.Lock()
+
+    # -- the jobs -------------------------------------------------------------------------------------
+    def campaign(self) -> bool:
+        """Renew the lease if held, else try to take it: True when this process is the leader."""
+        return self.lease.acquire_or_renew()
+
+    def tick(self) -> TickResult | None:
+        """One scheduled tick: enqueue the due users if this process leads; None when it does not."""
+        if not self.campaign():
+            logger.info("Skipped the tick: another scheduler is the leader (%s).", self.lease.holder())
+            return None
+        return self.run_tick()
+
+    def run_tick(self) -> TickResult:
+        """Enqueue every due user, batch by batch, stopping early on shutdown or a lost lease."""
+        with self._ticking:
+            result = TickResult()
+            started = time.monotonic()
+            size = self.settings.scheduler_batch_size
+            for batch in due_user_batches(self.settings, self.redis, batch_size=size, now=self.clock()):
+                if self.stop.is_set() or not self.lease.acquire_or_renew():
+                    result.complete = False
+                    break
+                enqueued = self.producer.enqueue_users(batch, "schedule", batch_size=size, known=True)
+                new = sum(1 for e in enqueued if not e.deduplicated)
+                result.batches.append(len(batch))
+                result.due += len(batch)
+                result.enqueued += new
+                result.deduplicated += len(enqueued) - new
+            result.seconds = time.monotonic() - started
+        log = logger.info if result.complete else logger.warning
+        log(
+            "Tick: %d due, %d enqueued, %d deduplicated in %.2f s (%d batches of at most %d)%s.",
+            result.due,
+            result.enqueued,
+            result.deduplicated,
+            result.seconds,
+            len(result.batches),
+            size,
+            "" if result.complete else "; stopped early (shutdown or lost lease)",
+        )
+        return result
+
+    def dry_run(self, out: IO[str]) -> TickResult:
+        """Print the users a tick would enqueue now, one id a line; enqueue nothing, take no lease."""
+        result = TickResult()
+        started = time.monotonic()
+        size = self.settings.scheduler_batch_size
+        for batch in due_user_batches(self.settings, self.redis, batch_size=size, now=self.clock()):
+            result.batches.append(len(batch))
+            result.due += len(batch)
+            out.write("".join(f"{user_id}\n" for user_id in batch))
+        result.seconds = time.monotonic() - started
+        out.write(f"Dry run: {result.due} users due, in {len(result.batches)} batches; nothing enqueued.\n")
+        return result
+
+    # -- wiring ---------------------------------------------------------------------------------------
+    def add_jobs(self, scheduler: BaseScheduler, trigger: BaseTrigger) -> None:
+        """The schedule list: the lease job (at once, then LEASE_POLLS_PER_PERIOD per period) and the tick."""
+        poll = self.settings.scheduler_lease_seconds / LEASE_POLLS_PER_PERIOD
+        scheduler.add_job(
+            self.campaign,
+            IntervalTrigger(seconds=poll),
+            id="lease",
+            name="scheduler lease",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.tick,
+            trigger,
+            id="sync",
+            name="enqueue due users",
+            coalesce=True,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            max_instances=1,
+        )
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop: let a tick in flight finish its batch, then release the lease."""
+        self.stop.set()
+        wait = self.settings.scheduler_lease_seconds if timeout is None else timeout
+        finished = self._ticking.acquire(timeout=wait)
+        try:
+            self.lease.release()
+        finally:
+            if finished:
+                self._ticking.release()
+
+
+def build_trigger(settings: Settings, every_seconds: float | None = None) -> BaseTrigger:
+    """SYNC_CRON (UTC), or a fixed interval for demos and tests."""
+    if every_seconds:
+        return IntervalTrigger(seconds=every_seconds)
+    return CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)
+
+
+def build(settings: Settings, stop: threading.Event | None = None) -> SyncScheduler:
+    """A SyncScheduler on the Dramatiq queue (importing ``actors`` builds the broker; nothing processes)."""
+    import actors  # noqa: F401  (registers the job queue with services.jobs)
+    from services.jobs import get_producer
+
+    return SyncScheduler(settings, get_producer(), get_redis(settings), stop=stop)
+
+
+def start_in_thread(
+    settings: Settings | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    every_seconds: float | None = None,
+) -> threading.Thread:
+    """Run the same schedule, with the leader lease, in a daemon thread (dev mode).
+
+    Set ``stop_event`` to stop it: the thread lets a tick in flight finish its batch, releases the lease
+    and ends. ``every_seconds`` replaces SYNC_CRON with a fixed interval (a short one for a demo).
+    """
+    settings = settings or get_settings()
+    stop_event = stop_event or threading.Event()
+    sync = build(settings, stop_event)
+    trigger = build_trigger(settings, every_seconds)
+
+    def run() -> None:
+        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+        sync.add_jobs(scheduler, trigger)
+        scheduler.start()
+        logger.info("Scheduler started in a thread (%s).", trigger)
+        try:
+            stop_event.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            sync.close()
+            logger.info("Scheduler thread stopped.")
+
+    thread = threading.Thread(target=run, name="scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_forever(sync: SyncScheduler, trigger: BaseTrigger) -> int:
+    scheduler = BlockingScheduler(timezone=UTC)
+    sync.add_jobs(scheduler, trigger)
+
+    def shut_down(signum: int, frame: object) -> None:
+        logger.info("Received %s: stopping the scheduler.", signal.Signals(signum).name)
+        sync.stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    logger.info("Scheduler started (%s, lease %s s).", trigger, sync.settings.scheduler_lease_seconds)
+    try:
+        scheduler.start()
+    finally:
+        sync.close()
+    logger.info("Scheduler stopped.")
+    return 0
+
+
+def run_once(sync: SyncScheduler) -> int:
+    try:
+        result = sync.tick()
+    except Exception:
+        logger.exception("The tick failed.")
+        return 1
+    finally:
+        sync.close()
+    return 0 if result is None or result.complete else 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m cron.scheduler", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true", help="run one tick (if leader) and exit")
+    parser.add_argument("--dry-run", action="store_true", help="print the due users; enqueue nothing")
+    parser.add_argument(
+        "--every", type=_positive, metavar="SECONDS", help="tick at this interval instead of SYNC_CRON"
+    )
+    parser.add_argument("--lease-seconds", type=_positive, help="override SCHEDULER_LEASE_SECONDS")
+    parser.add_argument("--batch-size", type=int, help="override SCHEDULER_BATCH_SIZE")
+    return parser.parse_args(argv)
+
+
+def _positive(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of every job at INFO; the lease job runs several times a minute.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        changes: dict[str, object] = {}
+        if args.lease_seconds:
+            changes["scheduler_lease_seconds"] = args.lease_seconds
+        if args.batch_size is not None:
+            if args.batch_size < 1:
+                raise SettingsError("--batch-size: must be at least 1")
+            changes["scheduler_batch_size"] = args.batch_size
+        settings = configure(get_settings(), **changes)
+        trigger = build_trigger(settings, args.every)
+    except SettingsError as exc:
+        print(f"sellersync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings)
+    sync = build(settings)
+    if args.dry_run:
+        sync.dry_run(sys.stdout)
+        return 0
+    if args.once:
+        return run_once(sync)
+    return run_forever(sync, trigger)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
