@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 #: Seconds: a tick that could not run on time still runs if it is at most this late.
 MISFIRE_GRACE_SECONDS = 300
-#: Followers poll the lease (and the leader renews it) this many times per lease period.
-LEASE_POLLS_PER_PERIOD = 5
 #: Exit code of a malformed setting or argument.
 EXIT_USAGE = 2
 
@@ -94,8 +92,11 @@ class SyncScheduler:
         return self.lease.acquire_or_renew()
 
     def tick(self) -> TickResult | None:
-        """One scheduled tick: enqueue the due users if this process leads; None when it does not."""
-        if not self.campaign():
+        """One scheduled tick: enqueue the due users if this process leads; None when it does not.
+
+        Raises when Redis cannot be reached (a tick that could not run is a failure, not a follower).
+        """
+        if not self.lease.acquire_or_renew(raise_errors=True):
             logger.info("Skipped the tick: another scheduler is the leader (%s).", self.lease.holder())
             return None
         return self.run_tick()
@@ -145,11 +146,10 @@ class SyncScheduler:
 
     # -- wiring ---------------------------------------------------------------------------------------
     def add_jobs(self, scheduler: BaseScheduler, trigger: BaseTrigger) -> None:
-        """The schedule list: the lease job (at once, then LEASE_POLLS_PER_PERIOD per period) and the tick."""
-        poll = self.settings.scheduler_lease_seconds / LEASE_POLLS_PER_PERIOD
+        """The schedule list: the lease job (at once, then every poll of the lease) and the tick."""
         scheduler.add_job(
             self.campaign,
-            IntervalTrigger(seconds=poll),
+            IntervalTrigger(seconds=self.lease.poll_seconds),
             id="lease",
             name="scheduler lease",
             next_run_time=datetime.now(UTC),
@@ -280,7 +280,7 @@ def _positive(raw: str) -> float:
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every run of every job at INFO; the lease job runs several times a minute.
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:

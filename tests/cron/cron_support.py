@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--wait-go", action="store_true")
     args = parser.parse_args(own)
 
+    import actors  # noqa: F401  (imported before "ready", so that every process ticks at once on "go")
     from cron.scheduler import main as scheduler_main
     from models.connection import connect
 
