@@ -7,7 +7,7 @@ import logging
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
-from actors.retries import WaitingForQuota
+from actors.retries import QUOTA_RESUME, WaitingForQuota
 from services import logs
 from services.active_jobs import ActiveJobs
 from services.errors import JobCancelled
@@ -48,7 +48,12 @@ class JobStatusMiddleware(Middleware):
         if message.actor_name not in JOB_ACTORS:
             return
         logs.bind(job_id=message.message_id, user_id=message.args[0])
-        record = self.records.start(message.message_id, message.args[0])
+        record = self.records.start(
+            message.message_id,
+            message.args[0],
+            new_attempt=not message.options.get(QUOTA_RESUME),
+            quota_waits=message.options.get("quota_waits", 0),
+        )
         if record is None:
             logger.info("Skipping job %s: it was cancelled or has already finished.", message.message_id)
             raise SkipMessage()

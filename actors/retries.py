@@ -22,12 +22,18 @@ class WaitingForQuota(dramatiq.Retry):
     """The job hands its worker back until a quota token is due; ``delay`` is in milliseconds."""
 
 
+#: Message option: this delivery resumes the attempt that waited for a quota token (not a new attempt).
+QUOTA_RESUME = "quota_resume"
+
+
 class JobRetries(Retries):
     """Retries, except that :class:`WaitingForQuota` is a delayed redelivery, not a retry."""
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if not isinstance(exception, WaitingForQuota):
+            message.options.pop(QUOTA_RESUME, None)  # a real retry is a new attempt
             return super().after_process_message(broker, message, result=result, exception=exception)
+        message.options[QUOTA_RESUME] = True
         message.options["quota_waits"] = message.options.get("quota_waits", 0) + 1
         self.logger.info(
             "Message %r waits %d ms for an SP-API quota token: %s",

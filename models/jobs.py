@@ -46,9 +46,11 @@ class JobStatus(Document):
     user_id = StringField(required=True)
     status = StringField(required=True, choices=JOB_STATUSES)
     trigger = StringField(default="manual", choices=TRIGGERS)
-    #: How many times a worker started this job.
+    #: How many times a worker started this job (a resume after a quota wait is not a new attempt).
     attempts = IntField(default=0)
     max_attempts = IntField(default=4)
+    #: How many times the job handed its worker back to wait for an SP-API quota token.
+    quota_waits = IntField(default=0)
     queued_at = DateTimeField(required=True)
     started_at = DateTimeField()
     completed_at = DateTimeField()

@@ -90,28 +90,20 @@ class JobRecords:
     ) -> list[dict]:
         """The stored form of new ``queued`` records for ``(job_id, user_id, trigger)`` triples.
 
-        The same documents as ``new_record(...).to_mongo()``, built as plain dicts: building 100,000
-        MongoEngine documents costs seconds, which is most of a scheduler tick's time otherwise.
+        The same documents as ``new_record(...).to_mongo()`` (one is built as the template, so new
+        fields and defaults follow the model), copied as plain dicts: building 100,000 MongoEngine
+        documents costs seconds, most of a scheduler tick's time otherwise.
         """
         now = now or self.clock()
-        expires_at = self._expiry(now)
-        max_attempts = self.settings.job_max_retries + 1
-        return [
-            {
-                "job_id": job_id,
-                "user_id": user_id,
-                "status": "queued",
-                "trigger": trigger,
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "queued_at": now,
-                "updated_at": now,
-                "accounts": [],
-                "cancel_requested": False,
-                "expires_at": expires_at,
-            }
-            for job_id, user_id, trigger in jobs
-        ]
+        template = self.new_record("", "", "schedule", now=now).to_mongo().to_dict()
+        lists = [name for name, value in template.items() if isinstance(value, list)]
+        documents = []
+        for job_id, user_id, trigger in jobs:
+            document = {**template, "job_id": job_id, "user_id": user_id, "trigger": trigger}
+            for name in lists:
+                document[name] = list(template[name])
+            documents.append(document)
+        return documents
 
     def insert_queued(self, jobs: Iterable[tuple[str, str, str]], *, now: datetime | None = None) -> int:
         """Create ``queued`` records for ``(job_id, user_id, trigger)`` triples in one bulk insert."""
@@ -126,9 +118,18 @@ class JobRecords:
             raise UnknownJobError(f"no job with id {job_id!r}")
         return record
 
-    def start(self, job_id: str, user_id: str, *, worker: str | None = None) -> JobStatus | None:
-        """Mark the job running and count the attempt; None when it must not run (cancelled or finished).
+    def start(
+        self,
+        job_id: str,
+        user_id: str,
+        *,
+        worker: str | None = None,
+        new_attempt: bool = True,
+        quota_waits: int = 0,
+    ) -> JobStatus | None:
+        """Mark the job running; None when it must not run (cancelled or finished).
 
+        ``new_attempt`` is False when the job resumes after a quota wait: that is the same attempt.
         ``running`` may be left for ``running`` again: that is a redelivery after a worker died.
         A record that does not exist (expired, or written to another store) is created running.
         """
@@ -139,7 +140,8 @@ class JobRecords:
             set__updated_at=now,
             set__expires_at=self._expiry(now),
             set__worker=worker or worker_id(),
-            inc__attempts=1,
+            set__quota_waits=quota_waits,
+            inc__attempts=1 if new_attempt else 0,
         )
         record = JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES).modify(new=True, **changes)
         if record is not None:

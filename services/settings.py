@@ -79,8 +79,8 @@ class Settings:
     fernet_key: str | None = None
     #: Dev mode only: how many demo users to create and sync at start.
     demo_users: int = 20
-    #: Dev mode only: the local sandbox's quotas refill this many times faster than Amazon's (0: dev default).
-    sandbox_time_scale: float = 0.0
+    #: Dev mode only: the local sandbox's quotas refill this many times faster than Amazon's (None: 60).
+    sandbox_time_scale: float | None = None
     #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long.
     scheduler_lease_seconds: float = 30.0
     #: Due users read, claimed, recorded and enqueued per batch by the scheduler.
@@ -117,7 +117,8 @@ class Settings:
             try:
                 kwargs[name] = parse(raw.strip())
             except (ValueError, TypeError) as exc:
-                raise SettingsError(f"{name.upper()}: {exc} (got {raw.strip()!r})") from None
+                shown = "a value that is not shown" if name in SECRET_SETTINGS else repr(raw.strip())
+                raise SettingsError(f"{name.upper()}: {exc} (got {shown})") from None
         settings = cls(**kwargs)
         settings.check()
         return settings
@@ -232,6 +233,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sandbox_time_scale": _positive_float,
     "scheduler_lease_seconds": _positive_float,
     "scheduler_batch_size": _integer(1, 100_000),
+}
+
+#: Settings whose values never appear in an error message.
+SECRET_SETTINGS = {
+    "api_tokens",
+    "sp_api_lwa_client_secret",
+    "fernet_key",
+    "redis_url",
+    "mongodb_uri",
+    "broker_url",
 }
 
 _lock = threading.Lock()

@@ -61,6 +61,7 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "trigger": {"type": "string", "enum": list(TRIGGERS)},
     "attempts": {"type": "integer", "minimum": 0},
     "maxAttempts": {"type": "integer", "minimum": 1},
+    "quotaWaits": {"type": "integer", "minimum": 0},
     "queuedAt": _TIMESTAMP,
     "startedAt": _nullable(_TIMESTAMP),
     "completedAt": _nullable(_TIMESTAMP),

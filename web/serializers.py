@@ -40,6 +40,7 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "trigger": job.trigger,
         "attempts": job.attempts or 0,
         "maxAttempts": job.max_attempts,
+        "quotaWaits": job.quota_waits or 0,
         "queuedAt": iso(job.queued_at),
         "startedAt": iso(job.started_at),
         "completedAt": iso(job.completed_at),

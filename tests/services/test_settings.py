@@ -29,6 +29,7 @@ def test_defaults_are_those_of_the_design():
         ("WORKER_CONCURRENCY", "0", "WORKER_CONCURRENCY: must be between 1 and 256 (got '0')"),
         ("PORT", "70000", "PORT: must be between 1 and 65535 (got '70000')"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL: expected a URL starting with redis://"),
+        ("SYNC_INTERVAL_MINUTES", "0", "SYNC_INTERVAL_MINUTES: must be at least 1 (got '0')"),
         ("MONGODB_URI", "http://x", "MONGODB_URI: expected a URL starting with mongodb://"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT: expected one of text, json (got 'xml')"),
         ("SYNC_CRON", "every hour", "SYNC_CRON:"),
@@ -42,6 +43,17 @@ def test_a_malformed_setting_names_the_variable(name, value, message):
         Settings.from_env({name: value})
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("API_TOKENS", "s3cr3t"), ("FERNET_KEY", "s3cr3t"), ("MONGODB_URI", "s3cr3t://user:pw@host")],
+)
+def test_a_malformed_secret_is_named_but_never_shown(name, value):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(f"{name}:")
+    assert "s3cr3t" not in str(caught.value) and "a value that is not shown" in str(caught.value)
 
 
 def test_lwa_credentials_must_come_in_pairs():
