@@ -6,12 +6,14 @@
 - SP-API: the LWA credentials when set, else the local sandbox on a free port (SANDBOX_TIME_SCALE,
   default 60 here, speeds its quotas up for the demo).
 - DEMO_USERS demo users (1-3 accounts each across NA, EU and FE) are created and synced once at start,
-  with progress and a summary; the scheduler, the API and the dashboard run until Ctrl-C.
+  with progress and a summary; the scheduler, the API and the dashboard (on PORT, with API_TOKENS or
+  a generated token, printed) run until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import sys
 import threading
@@ -66,10 +68,17 @@ def start(settings, out=print) -> DevSystem:
         scale = settings.sandbox_time_scale or DEV_SANDBOX_TIME_SCALE
         system.sandbox = start_sandbox(config=SandboxConfig(time_scale=scale))
         system.stoppers.append(system.sandbox.stop)
-        changes.update(sp_api_endpoint=system.sandbox.url, sp_api_lwa_endpoint=system.sandbox.url)
+        # Our quota buckets follow the sandbox's faster refill, or we would wait at Amazon's rates.
+        changes.update(
+            sp_api_endpoint=system.sandbox.url,
+            sp_api_lwa_endpoint=system.sandbox.url,
+            sp_api_quota_time_scale=scale,
+        )
         out(f"SP-API: local sandbox at {system.sandbox.url} (quotas × {scale:g})")
     else:
         out(f"SP-API: {settings.sp_api_endpoint or 'Amazon'}")
+    if not settings.api_tokens:
+        changes["api_tokens"] = (secrets.token_urlsafe(24),)
     settings = configure(settings, **changes)
 
     import actors  # builds the broker on the settings above, connects the store
@@ -84,6 +93,15 @@ def start(settings, out=print) -> DevSystem:
     worker.start()
     system.stoppers.append(worker.stop)
     out(f"Workers: {threads} threads in this process")
+
+    from web.app import create_app
+    from web.config import WebConfig
+    from web.devserver import serve_in_thread
+
+    web = serve_in_thread(create_app(WebConfig(settings=settings)), "127.0.0.1", settings.port)
+    system.stoppers.append(web.stop)
+    token_note = "generated for this run" if "api_tokens" in changes else "from API_TOKENS"
+    out(f"Dashboard: {web.url}/app/job-status/  (API token {token_note}: {settings.api_tokens[0]})")
     return system
 
 
