@@ -43,7 +43,7 @@ from services.jobs import JobProducer
 from services.redis_pool import get_redis, key
 from services.settings import Settings, configure, get_settings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("cron.scheduler")  # not "__main__" under python -m
 
 #: Seconds: a tick that could not run on time still runs if it is at most this late.
 MISFIRE_GRACE_SECONDS = 300
@@ -198,12 +198,17 @@ def start_in_thread(
     stop_event: threading.Event | None = None,
     *,
     every_seconds: float | None = None,
+    log_level: int | None = logging.INFO,
 ) -> threading.Thread:
     """Run the same schedule, with the leader lease, in a daemon thread (dev mode).
 
     Set ``stop_event`` to stop it: the thread lets a tick in flight finish its batch, releases the lease
     and ends. ``every_seconds`` replaces SYNC_CRON with a fixed interval (a short one for a demo).
+    ``log_level`` is set on the ``cron`` loggers, so that each tick's line shows even when the root
+    logger is quieter (None leaves them alone).
     """
+    if log_level is not None:
+        logging.getLogger("cron").setLevel(log_level)
     settings = settings or get_settings()
     stop_event = stop_event or threading.Event()
     sync = build(settings, stop_event)
@@ -278,7 +283,9 @@ def _positive(raw: str) -> float:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services.logs import configure_logging as configure_root
+
+    configure_root(settings.log_format)
     # APScheduler logs every run of every job at INFO; the lease job runs several times a minute.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
