@@ -2,8 +2,9 @@
 
 RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
 ``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
-CurrentMessage, our JobStatusMiddleware, and Retries (JOB_MAX_RETRIES, exponential backoff with jitter;
-``actors.retries.JobRetries``, which requeues a wait for an SP-API quota token without counting it).
+CurrentMessage, our WorkerPresence and JobStatusMiddleware, and Retries (JOB_MAX_RETRIES,
+exponential backoff with jitter; ``actors.retries.JobRetries``, which requeues a wait for an SP-API
+quota token without counting it).
 
 JobStatusMiddleware is listed *before* Retries: Dramatiq runs ``after_*`` hooks in reverse order, so
 ours runs after Retries has decided whether the message is retried or failed.
@@ -19,6 +20,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications, TimeLimit
 
 from actors.job_status_middleware import JobStatusMiddleware
+from actors.presence import WorkerPresence
 from actors.retries import JobRetries
 from services.errors import SettingsError
 from services.redis_pool import get_redis
@@ -34,6 +36,7 @@ def build_middleware(settings: Settings) -> list:
         TimeLimit(time_limit=settings.job_time_limit_seconds * 1000),
         ShutdownNotifications(notify_shutdown=True),
         CurrentMessage(),
+        WorkerPresence(),
         JobStatusMiddleware(),
         JobRetries(
             max_retries=settings.job_max_retries,

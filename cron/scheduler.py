@@ -180,6 +180,7 @@ class SyncScheduler:
 
 def build_trigger(settings: Settings, every_seconds: float | None = None) -> BaseTrigger:
     """SYNC_CRON (UTC), or a fixed interval for demos and tests."""
+    every_seconds = every_seconds or settings.scheduler_every_seconds
     if every_seconds:
         return IntervalTrigger(seconds=every_seconds)
     return CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)

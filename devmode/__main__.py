@@ -27,6 +27,8 @@ logger = logging.getLogger("sellersync.dev")
 
 #: Sandbox quotas refill this many times faster than Amazon's in dev mode, unless SANDBOX_TIME_SCALE says.
 DEV_SANDBOX_TIME_SCALE = 60.0
+#: The scheduler ticks this often in dev mode, unless SCHEDULER_EVERY_SECONDS says.
+DEV_TICK_SECONDS = 30.0
 
 
 @dataclass
@@ -148,6 +150,19 @@ def sync_demo_users(settings, system: DevSystem, out=print) -> dict[str, Any]:
     return summary
 
 
+def start_scheduler(settings, system: DevSystem, out=print) -> None:
+    """The scheduler, leader lease included, in a thread: it enqueues the users that become due."""
+    from cron.scheduler import start_in_thread
+
+    every = settings.scheduler_every_seconds or DEV_TICK_SECONDS
+    thread = start_in_thread(settings, system.stop_event, every_seconds=every)
+    system.stoppers.append(lambda: thread.join(timeout=10))
+    out(
+        f"Scheduler: ticks every {every:g} s; a user is due {settings.sync_interval_minutes} min after its "
+        "last sync (SYNC_INTERVAL_MINUTES)"
+    )
+
+
 def _sandbox_calls(system: DevSystem) -> int | None:
     if system.sandbox is None:
         return None
@@ -171,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.stdout.reconfigure(line_buffering=True)  # progress lines appear as they happen, even in a pipe
     configure_logging(settings.log_format, logging.WARNING)
+    # After the demo sync, each job's end is one line (the scheduler's ticks are INFO too).
+    logging.getLogger("actors.job_status_middleware").setLevel(logging.INFO)
     try:
         system = start(settings)
     except RuntimeError as exc:  # e.g. no redis-server to embed
@@ -188,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         from services.settings import get_settings as current
 
         sync_demo_users(current(), system)
+        start_scheduler(current(), system)
         print("Running until Ctrl-C.")
         stop_requested.wait()
     finally:

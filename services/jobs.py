@@ -23,7 +23,8 @@ from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES
 from services.active_jobs import ActiveJobs
 from services.errors import JobStateError, UnknownUserError
 from services.job_status import JobRecords, utcnow
-from services.redis_pool import get_redis, key
+from services.presence import Presence
+from services.redis_pool import get_redis
 from services.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -247,9 +248,8 @@ class JobProducer:
         }
 
     def live_workers(self) -> int:
-        """Dramatiq Redis workers whose heartbeat is fresh (the broker's ``__heartbeats__`` set)."""
-        cutoff = (utcnow().timestamp() * 1000) - self.settings.broker_heartbeat_timeout_ms
-        return int(self.redis.zcount(key(self.settings, "__heartbeats__"), cutoff, "+inf"))
+        """Worker processes that announced themselves recently (services.presence)."""
+        return Presence(self.settings, self.redis).count()
 
 
 _queue: JobQueue | None = None

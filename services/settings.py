@@ -83,6 +83,8 @@ class Settings:
     sandbox_time_scale: float | None = None
     #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long.
     scheduler_lease_seconds: float = 30.0
+    #: Seconds: tick at this fixed interval instead of SYNC_CRON (None: SYNC_CRON; dev mode: 30).
+    scheduler_every_seconds: float | None = None
     #: Due users read, claimed, recorded and enqueued per batch by the scheduler.
     scheduler_batch_size: int = 1000
 
@@ -232,6 +234,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "demo_users": _integer(0, 10_000),
     "sandbox_time_scale": _positive_float,
     "scheduler_lease_seconds": _positive_float,
+    "scheduler_every_seconds": _positive_float,
     "scheduler_batch_size": _integer(1, 100_000),
 }
 
