@@ -186,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.stdout.reconfigure(line_buffering=True)  # progress lines appear as they happen, even in a pipe
     configure_logging(settings.log_format, logging.WARNING)
-    # After the demo sync, each job's end is one line (the scheduler's ticks are INFO too).
-    logging.getLogger("actors.job_status_middleware").setLevel(logging.INFO)
     try:
         system = start(settings)
     except RuntimeError as exc:  # e.g. no redis-server to embed
@@ -205,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         from services.settings import get_settings as current
 
         sync_demo_users(current(), system)
+        # From now on each scheduled job's start and end is a log line, as the scheduler's ticks are.
+        logging.getLogger("actors.job_status_middleware").setLevel(logging.INFO)
         start_scheduler(current(), system)
         print("Running until Ctrl-C.")
         stop_requested.wait()

@@ -290,3 +290,22 @@ def test_an_unknown_user_is_a_clear_error_and_nothing_is_enqueued(broker):
         jobs.enqueue_user("ghost")
     assert JobStatus.objects.count() == 0
     assert broker.client.hlen(f"{broker.namespace}:{QUEUE_NAME}.msgs") == 0
+
+
+def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, worker, make_user, sandbox):
+    # Given a running job whose first account (DE) answers slowly
+    make_user("u-stop", [("DE", "stop-de"), ("US", "stop-us")])
+    sandbox.state.set_faults("stop-de", [{"latencyMs": 300}])
+    enqueued = jobs.enqueue_user("u-stop")
+    wait_for(lambda: job(enqueued.job_id).status == "running")
+
+    # When it is cancelled while DE is being fetched
+    assert jobs.remove_job(enqueued.job_id).cancel_requested
+
+    # Then DE finishes, US is never fetched, and the job ends cancelled
+    record = wait_for(lambda: finished(enqueued.job_id))
+    assert record.status == "cancelled" and record.cancelled_at is not None
+    assert [(a.country, a.status) for a in record.accounts] == [("DE", "completed"), ("US", "pending")]
+    assert "stop-us" not in sandbox.state.get_stats()
+    # And the user is free for its next job
+    assert not jobs.enqueue_user("u-stop").deduplicated
