@@ -1,42 +1,27 @@
 """Serve the sandbox over HTTP from a background thread (tests, ``make dev``).
 
-Standard library only: ``wsgiref`` made threaded with ``socketserver.ThreadingMixIn``, one
-daemon thread per connection, no request logging.
+The threaded ``wsgiref`` server of services.background_server, plus what a ``reset`` fault needs:
+the connection's socket in the WSGI environ, so that the answer can be a TCP reset.
 """
 
 from __future__ import annotations
 
 import socket
-import socketserver
 import struct
 import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from sandbox.app import SandboxApp, create_app
 from sandbox.config import SandboxConfig
 from sandbox.pipeline import DROP_CONNECTION
 from sandbox.state import SandboxState
+from services import background_server
+from services.background_server import BackgroundServer, QuietHandler, ThreadedWSGIServer
 
 #: WSGI environ key holding the connection's socket, so a ``reset`` fault can drop it.
 SOCKET_KEY = "sandbox.socket"
 
 
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up (socket.getfqdn), which can stall on DNS.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-
-class _Handler(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
-        pass
-
+class _Handler(QuietHandler):
     def get_environ(self) -> dict:
         environ = super().get_environ()
         environ[SOCKET_KEY] = self.connection
@@ -66,36 +51,17 @@ def droppable(app):
     return wsgi
 
 
-class RunningSandbox:
+class RunningSandbox(BackgroundServer):
     """A sandbox serving in a background thread; ``stop()`` (or leaving ``with``) ends it."""
 
-    def __init__(self, server: _Server, thread: threading.Thread, app: SandboxApp):
-        self._server = server
-        self._thread = thread
+    def __init__(self, server: ThreadedWSGIServer, thread: threading.Thread, app: SandboxApp):
+        super().__init__(server, thread)
         self.app = app
         self.state: SandboxState = app.state
-        self.host, self.port = server.server_address[:2]
-        self.url = f"http://{self.host}:{self.port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> RunningSandbox:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<RunningSandbox {self.url}>"
 
 
-def make_server(host: str, port: int, app: SandboxApp) -> _Server:
-    server = _Server((host, port), _Handler)
-    server.set_app(droppable(app))
-    return server
+def make_server(host: str, port: int, app: SandboxApp) -> ThreadedWSGIServer:
+    return background_server.make_server(droppable(app), host, port, _Handler)
 
 
 def start_sandbox(
@@ -104,8 +70,5 @@ def start_sandbox(
     """Serve a fresh sandbox on ``host:port`` (0 = any free port) and return at once."""
     app = create_app(config)
     server = make_server(host, port, app)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-server", daemon=True
-    )
-    thread.start()
+    thread = background_server.start_thread(server, "sandbox-server", poll_interval=0.05)
     return RunningSandbox(server, thread, app)
