@@ -40,7 +40,9 @@ def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_t
     assert record.attempts == 1
     stored = {o.amazon_order_id for o in Order.objects(user_id="u-storm").only("amazon_order_id")}
     cursor = SellerAccount.objects.get(user_id="u-storm").orders_cursor.replace(tzinfo=UTC)
-    assert stored == first_sync_orders(sandbox, "storm-us", cursor) and len(stored) >= 3000
+    # (an order whose status changed in the last 2 minutes belongs to the next sync's window, so a few
+    # of the 3,000 may be missing from the first, and none of today's may exist yet just after midnight)
+    assert stored == first_sync_orders(sandbox, "storm-us", cursor) and len(stored) >= 2970
     assert record.accounts[0].orders_fetched == len(stored)
     # And the sandbox rejected exactly the injected 429s: each costs one request, and after each the
     # emptied bucket makes every caller wait a whole refill (doubling), so our pacing adds none.
@@ -93,7 +95,8 @@ def test_5000_orders_over_50_pages_are_fetched_then_the_next_sync_fetches_only_t
     cursor = SellerAccount.objects.get(user_id="u-big").orders_cursor.replace(tzinfo=UTC)
     expected = first_sync_orders(sandbox, "big-us", cursor)
     stored = {o.amazon_order_id for o in Order.objects(user_id="u-big").only("amazon_order_id")}
-    assert stored == expected and len(stored) >= 5000
+    # (orders updated in the last 2 minutes belong to the next window: a few may be missing here)
+    assert stored == expected and len(stored) >= 4950
     pages = sandbox.state.get_stats()["big-us"]["getOrders"]["served"]
     assert pages == math.ceil(len(stored) / 100) >= 50
 
