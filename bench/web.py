@@ -222,7 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
     parser.add_argument("--client-processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--max-requests", type=int, default=200_000, help="cap per endpoint")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both apps)")
+    # One worker by default: with several, the kernel may hand every keep-alive connection of the fast
+    # bare app to one worker (seen: 2 workers served it no faster than 1) while the API's spread over
+    # all, which made the API look faster than the baseline. One worker compares like with like.
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (both apps)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both apps)")
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 60 or args.connections > 256:
