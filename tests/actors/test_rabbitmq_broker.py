@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import dramatiq
 import pytest
@@ -26,12 +27,13 @@ RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672
 
 @pytest.fixture
 def rabbitmq_broker(settings):
+    url = urlsplit(RABBITMQ_URL)
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        socket.create_connection((url.hostname, url.port or 5672), timeout=1).close()
     except OSError as exc:
-        if os.environ.get("CI") == "true" and "RABBITMQ_URL" not in os.environ:
+        if os.environ.get("CI") == "true":
             raise
-        pytest.skip(f"no RabbitMQ on 127.0.0.1:5672 ({exc})")
+        pytest.skip(f"no RabbitMQ at {url.hostname}:{url.port or 5672} ({exc})")
     broker = build_broker(replace(settings, broker_url=RABBITMQ_URL))
     yield broker
     broker.close()
