@@ -19,15 +19,16 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications, TimeLimit
 
-from actors.job_status_middleware import JobStatusMiddleware
+from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddleware
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
 from services.errors import SettingsError
 from services.redis_pool import get_redis
 from services.settings import Settings, get_settings
 
-#: Messages older than this are dropped rather than processed (a sync this stale is superseded).
-MAX_MESSAGE_AGE_MS = 24 * 3_600_000
+#: Messages older than this are dropped rather than processed (a sync this stale is superseded);
+#: the job-status middleware then marks the job failed.
+MAX_MESSAGE_AGE_MS = MAX_MESSAGE_AGE_HOURS * 3_600_000
 
 
 def build_middleware(settings: Settings) -> list:

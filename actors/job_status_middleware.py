@@ -17,6 +17,9 @@ from services.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+#: AgeLimit's max_age in actors.broker, in hours (said in the reason of an expired job).
+MAX_MESSAGE_AGE_HOURS = 24
+
 #: Only messages of these actors are jobs with a status record.
 JOB_ACTORS = {"process_user"}
 
@@ -81,4 +84,11 @@ class JobStatusMiddleware(Middleware):
         logs.unbind()
 
     def after_skip_message(self, broker, message) -> None:
+        """A job skipped by another middleware (AgeLimit: too old to run) fails, saying why."""
         logs.unbind()
+        if message.actor_name not in JOB_ACTORS:
+            return
+        job_id, user_id = message.message_id, message.args[0]
+        if self.records.expire(job_id, f"the message waited longer than {MAX_MESSAGE_AGE_HOURS} h to run"):
+            self.active.release(user_id, job_id)
+            logger.warning("Job %s for user %s failed: it expired before a worker took it.", job_id, user_id)

@@ -177,6 +177,16 @@ class JobRecords:
             set__status="failed", set__failed_at=now, set__updated_at=now, set__error=job_error(error)
         )
 
+    def expire(self, job_id: str, reason: str) -> bool:
+        """A queued or retrying job that will never run (its message expired): failed, with ``reason``."""
+        now = self.clock()
+        error = JobError(type="JobExpired", message=reason)
+        return bool(
+            JobStatus.objects(job_id=job_id, status__in=("queued", "retrying")).update_one(
+                set__status="failed", set__failed_at=now, set__updated_at=now, set__error=error
+            )
+        )
+
     def is_cancel_requested(self, job_id: str) -> bool:
         return JobStatus.objects(job_id=job_id, cancel_requested=True).only("job_id").first() is not None
 

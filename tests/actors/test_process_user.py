@@ -305,3 +305,27 @@ def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, w
     assert "stop-us" not in sandbox.state.get_stats()
     # And the user is free for its next job
     assert not jobs.enqueue_user("u-stop").deduplicated
+
+
+def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, worker, make_user, sandbox):
+    # Given a job whose message has waited longer than AgeLimit allows (25 hours)
+    from actors import process_user
+    from actors.queue import DramatiqJobQueue
+    from services.jobs import JobProducer
+
+    class StaleQueue(DramatiqJobQueue):
+        def message(self, job_id, user_id, trigger):
+            old = super().message(job_id, user_id, trigger)
+            return old.copy(message_timestamp=old.message_timestamp - 25 * 3_600_000)
+
+    make_user("u-stale", [("US", "stale-us")])
+    enqueued = JobProducer(StaleQueue(process_user)).enqueue_user("u-stale")
+
+    # When a worker takes it
+    record = wait_for(lambda: finished(enqueued.job_id))
+
+    # Then it never ran, failed with the reason, and the user can be enqueued again
+    assert record.status == "failed" and record.attempts == 0
+    assert record.error.type == "JobExpired" and "24 h" in record.error.message
+    assert "stale-us" not in sandbox.state.get_stats()
+    assert not jobs.enqueue_user("u-stale").deduplicated
