@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import make_server
+from services.errors import SettingsError
+from services.settings import get_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,10 +45,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-scale",
         type=_positive,
-        default=os.environ.get("SANDBOX_TIME_SCALE", "1"),  # a string default goes through type=
+        default=None,
         help="speed-up of quota refill and next-token expiry (default $SANDBOX_TIME_SCALE or 1)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.time_scale is None:
+        try:
+            args.time_scale = get_settings().sandbox_time_scale or 1.0
+        except SettingsError as exc:
+            parser.error(str(exc))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,7 +148,10 @@ def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a positive number") from None
     if not value > 0:
         raise ValueError("must be a positive number")
     return value
