@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.errors import SettingsError
-
 logger = logging.getLogger("sellersync.dev")
 
 #: Sandbox quotas refill this many times faster than Amazon's in dev mode, unless SANDBOX_TIME_SCALE says.
@@ -177,13 +175,9 @@ def _sandbox_calls(system: DevSystem) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     from services.logs import configure_logging
-    from services.settings import get_settings
+    from services.settings import settings_or_exit
 
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        print(f"sellersync: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     sys.stdout.reconfigure(line_buffering=True)  # progress lines appear as they happen, even in a pipe
     configure_logging(settings.log_format, logging.WARNING)
     try:

@@ -27,14 +27,9 @@ def create_indexes() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     from models.connection import connect
-    from services.errors import SettingsError
-    from services.settings import get_settings
+    from services.settings import settings_or_exit
 
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        print(f"sellersync: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     store = connect(settings)
     names = create_indexes()
     print(f"Indexes ensured on {len(names)} collections ({store}): {', '.join(names)}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -262,6 +263,16 @@ def get_settings() -> Settings:
         if _current is None:
             _current = Settings.from_env()
         return _current
+
+
+def settings_or_exit(exit_code: int = 2) -> Settings:
+    """The process's settings, or (for an entry point) one line on stderr naming the bad variable and
+    ``SystemExit(exit_code)``."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        print(f"sellersync: {exc}", file=sys.stderr)
+        raise SystemExit(exit_code) from None
 
 
 def configure(settings: Settings | None = None, **changes: Any) -> Settings:

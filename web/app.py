@@ -6,16 +6,15 @@ with their own config and collaborators.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 
 import falcon
 
-from services.errors import JobStateError, SettingsError, UnknownJobError, UnknownUserError
+from services.errors import JobStateError, UnknownJobError, UnknownUserError
 from services.job_queries import JobQueries, StatsSnapshot
 from services.jobs import JobProducer, get_producer
 from services.redis_pool import get_redis
-from services.settings import get_settings
+from services.settings import settings_or_exit
 from web import resources
 from web.auth import BearerAuth
 from web.config import WebConfig
@@ -81,11 +80,7 @@ def get_app() -> falcon.App:
     A malformed setting stops the worker with one line naming it, and exit status 3, gunicorn's
     "worker failed to boot": the master halts instead of restarting the worker in a loop.
     """
-    try:
-        get_settings()
-    except SettingsError as exc:
-        print(f"sellersync: {exc}", file=sys.stderr)
-        raise SystemExit(3) from None
+    settings_or_exit(3)
     import actors  # noqa: F401  (builds the broker, connects the store, registers the job queue)
 
     return create_app()
