@@ -12,8 +12,6 @@ ours runs after Retries has decided whether the message is retried or failed.
 
 from __future__ import annotations
 
-import sys
-
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -22,9 +20,10 @@ from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications,
 from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddleware
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
-from services.errors import SettingsError
+from services.logs import apply_level
 from services.redis_pool import get_redis
-from services.settings import Settings, get_settings
+from services.required_settings import settings_for_process_or_exit
+from services.settings import Settings, get_settings, is_configured
 
 #: Messages older than this are dropped rather than processed (a sync this stale is superseded);
 #: the job-status middleware then marks the job failed.
@@ -67,8 +66,9 @@ def build_broker(settings: Settings | None = None, client: redis.Redis | None = 
     )
 
 
-try:
-    broker = build_broker()
-except SettingsError as exc:  # a worker with a malformed setting stops with one line naming it
-    sys.exit(f"sellersync: {exc}")
+if not is_configured():
+    # The `dramatiq` CLI imports us with nothing installed: a worker process of the Procfile, which
+    # stops with one line naming a missing or malformed setting. Dev mode and tests configure first.
+    apply_level(settings_for_process_or_exit("worker").log_level)
+broker = build_broker()
 dramatiq.set_broker(broker)

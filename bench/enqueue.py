@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Settings.from_env()
     embedded = None
     if not base.redis_url:
-        from services.embedded_redis import start_embedded_redis
+        from embedded.redis_server import start_embedded_redis
 
         embedded = start_embedded_redis()
         base = configure(base, redis_url=embedded.url)

@@ -54,9 +54,9 @@ def ideal_seconds(calls: dict[str, int], scale: float) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from embedded.redis_server import start_embedded_redis
     from sandbox.config import SandboxConfig
     from sandbox.server import start_sandbox
-    from services.embedded_redis import start_embedded_redis
     from services.settings import Settings, configure
 
     redis_url, embedded = os.environ.get("REDIS_URL"), None

@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.embedded_redis import free_port, start_embedded_redis
+from embedded.redis_server import free_port, start_embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-" + uuid.uuid4().hex

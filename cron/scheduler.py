@@ -41,6 +41,8 @@ from services.errors import SettingsError
 from services.job_status import utcnow
 from services.jobs import JobProducer
 from services.redis_pool import get_redis, key
+from services.required_settings import settings_for_process_or_exit
+from services.scheduler_state import record_tick
 from services.settings import Settings, configure, get_settings
 
 logger = logging.getLogger("cron.scheduler")  # not "__main__" under python -m
@@ -118,6 +120,7 @@ class SyncScheduler:
                 result.enqueued += new
                 result.deduplicated += len(enqueued) - new
             result.seconds = time.monotonic() - started
+        self._record(result)
         log = logger.info if result.complete else logger.warning
         log(
             "Tick: %d due, %d enqueued, %d deduplicated in %.2f s (%d batches of at most %d)%s.",
@@ -130,6 +133,14 @@ class SyncScheduler:
             "" if result.complete else "; stopped early (shutdown or lost lease)",
         )
         return result
+
+    def _record(self, result: TickResult) -> None:
+        """Leave the tick's figures in Redis for ``sellersync doctor`` (a failure to do so is only logged)."""
+        figures = dict(due=result.due, enqueued=result.enqueued, complete=result.complete)
+        try:
+            record_tick(self.settings, self.redis, self.clock(), seconds=round(result.seconds, 3), **figures)
+        except redis.RedisError as exc:
+            logger.warning("Could not record the tick: %s.", exc)
 
     def dry_run(self, out: IO[str]) -> TickResult:
         """Print the users a tick would enqueue now, one id a line; enqueue nothing, take no lease."""
@@ -286,7 +297,7 @@ def _positive(raw: str) -> float:
 def configure_logging(settings: Settings) -> None:
     from services.logs import configure_logging as configure_root
 
-    configure_root(settings.log_format)
+    configure_root(settings.log_format, settings.log_level)
     # APScheduler logs every run of every job at INFO; the lease job runs several times a minute.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -301,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.batch_size < 1:
                 raise SettingsError("--batch-size: must be at least 1")
             changes["scheduler_batch_size"] = args.batch_size
-        settings = configure(get_settings(), **changes)
+        settings = configure(settings_for_process_or_exit("scheduler", EXIT_USAGE), **changes)
         trigger = build_trigger(settings, args.every)
     except SettingsError as exc:
         print(f"sellersync: {exc}", file=sys.stderr)

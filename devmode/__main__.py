@@ -53,7 +53,7 @@ def start(settings, out=print) -> DevSystem:
     system = DevSystem()
     changes: dict[str, Any] = {}
     if not settings.redis_url:
-        from services.embedded_redis import start_embedded_redis
+        from embedded.redis_server import start_embedded_redis
 
         redis_server = start_embedded_redis()
         system.stoppers.append(redis_server.stop)

@@ -1,6 +1,8 @@
-"""The MongoDB connection: MONGODB_URI, or an in-memory mongomock store when it is unset.
+"""The MongoDB connection of a process, to the URI its caller gives.
 
-The in-memory store lives in one process only (dev mode runs its workers as threads for that reason).
+``models`` imports nothing else of sellersync: the entry points read MONGODB_URI from the settings
+and pass it here (``services.store.connect_store``). There is no fallback: without a URI there is no
+store. Indexes are the release step's business (``models.migrate``), not every connection's.
 """
 
 from __future__ import annotations
@@ -9,42 +11,27 @@ import threading
 
 import mongoengine
 
-from services.settings import Settings, get_settings
-
 _lock = threading.Lock()
 _connected_to: str | None = None
 
-IN_MEMORY = "in-memory (mongomock)"
 
+def connect(uri: str) -> None:
+    """Connect the default MongoEngine alias to ``uri`` once per process.
 
-def connect(settings: Settings | None = None) -> str:
-    """Connect the default alias once per process; returns a description of the store."""
+    Calling it again with the same URI does nothing; with another URI it raises, since documents of
+    one process never straddle two stores.
+    """
     global _connected_to
-    settings = settings or get_settings()
+    if not uri:
+        raise ValueError("a MongoDB URI is required")
     with _lock:
-        if _connected_to is None:
-            if settings.mongodb_uri:
-                mongoengine.connect(host=settings.mongodb_uri, tz_aware=True, uuidRepresentation="standard")
-                _connected_to = "mongodb"
-            else:
-                import mongomock
-
-                mongoengine.connect(
-                    db="sellersync",
-                    host="mongodb://localhost",
-                    mongo_client_class=mongomock.MongoClient,
-                    tz_aware=True,
-                    uuidRepresentation="standard",
-                )
-                _connected_to = IN_MEMORY
-            from models.migrate import create_indexes
-
-            create_indexes()
-        return _connected_to
-
-
-def is_in_memory() -> bool:
-    return _connected_to == IN_MEMORY
+        if _connected_to == uri:
+            return
+        if _connected_to is not None:
+            raise RuntimeError("this process is already connected to another MongoDB")
+        # tz_aware: every datetime we read back is UTC-aware, as every datetime we write is.
+        mongoengine.connect(host=uri, tz_aware=True, uuidRepresentation="standard")
+        _connected_to = uri
 
 
 def disconnect() -> None:

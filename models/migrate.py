@@ -1,12 +1,10 @@
-"""Create every collection's indexes, idempotently (the Procfile ``release:`` step).
+"""Create every collection's indexes, idempotently: what the Procfile's ``release:`` step runs.
 
-Run as ``python -m models.migrate``.
+The step itself is ``python -m services.release``, which reads MONGODB_URI and calls
+:func:`create_indexes`.
 """
 
 from __future__ import annotations
-
-import logging
-import sys
 
 from models.accounts import SellerAccount, User
 from models.analysis import Analysis
@@ -14,8 +12,6 @@ from models.jobs import JobStatus
 from models.sales import InventoryItem, Order, SalesMetric
 
 DOCUMENTS = (User, SellerAccount, Order, SalesMetric, InventoryItem, Analysis, JobStatus)
-
-logger = logging.getLogger(__name__)
 
 
 def create_indexes() -> list[str]:
@@ -25,16 +21,14 @@ def create_indexes() -> list[str]:
     return [d._get_collection_name() for d in DOCUMENTS]
 
 
-def main(argv: list[str] | None = None) -> int:
-    from models.connection import connect
-    from services.settings import settings_or_exit
-
-    settings = settings_or_exit()
-    store = connect(settings)
-    names = create_indexes()
-    print(f"Indexes ensured on {len(names)} collections ({store}): {', '.join(names)}.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def missing_indexes() -> dict[str, list[str]]:
+    """Declared indexes absent from the store, by collection (empty when the release step ran)."""
+    missing: dict[str, list[str]] = {}
+    for document in DOCUMENTS:
+        collection = document._get_collection()
+        present = {tuple(spec["key"].items()) for spec in collection.list_indexes()}
+        for spec in document._meta.get("index_specs", []):
+            if tuple(spec["fields"]) not in present:
+                name = ",".join(field for field, _ in spec["fields"])
+                missing.setdefault(collection.name, []).append(name)
+    return missing

@@ -1,6 +1,6 @@
 """Serve the sandbox over HTTP from a background thread (tests, ``make dev``).
 
-The threaded ``wsgiref`` server of services.background_server, plus what a ``reset`` fault needs:
+The threaded ``wsgiref`` server of embedded.wsgi, plus what a ``reset`` fault needs:
 the connection's socket in the WSGI environ, so that the answer can be a TCP reset.
 """
 
@@ -10,12 +10,12 @@ import socket
 import struct
 import threading
 
+from embedded import wsgi as background_server
+from embedded.wsgi import BackgroundServer, QuietHandler, ThreadedWSGIServer
 from sandbox.app import SandboxApp, create_app
 from sandbox.config import SandboxConfig
 from sandbox.pipeline import DROP_CONNECTION
 from sandbox.state import SandboxState
-from services import background_server
-from services.background_server import BackgroundServer, QuietHandler, ThreadedWSGIServer
 
 #: WSGI environ key holding the connection's socket, so a ``reset`` fault can drop it.
 SOCKET_KEY = "sandbox.socket"

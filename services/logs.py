@@ -57,15 +57,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
+#: Libraries that log every HTTP request at INFO: kept at WARNING unless LOG_LEVEL is DEBUG.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "sp_api", "urllib3")
+
+
+def apply_level(level: int | str) -> None:
+    """Set the root level, and keep the per-request lines of HTTP libraries for DEBUG only."""
+    numeric = logging.getLevelName(level) if isinstance(level, str) else level
+    logging.getLogger().setLevel(numeric)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+
+
+def configure_logging(log_format: str = "text", level: int | str = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # Every SP-API request is counted by the sandbox and our job records; httpx's own lines are noise.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger().handlers[:] = [handler]
+    apply_level(level)

@@ -29,14 +29,16 @@ _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 class Settings:
     """Every setting of sellersync; the README's settings table lists the same names."""
 
-    #: Broker + cache + locks. None: dev mode starts an embedded redis-server.
+    #: Broker + cache + locks. Required in production; dev mode and tests start an embedded redis-server.
     redis_url: str | None = None
-    #: None: the in-memory store (mongomock), for dev mode and tests.
+    #: The documents. Required in production; dev mode and tests start an embedded document server.
     mongodb_uri: str | None = None
     #: None: the broker uses redis_url. ``redis://`` or ``amqp://``.
     broker_url: str | None = None
     port: int = 8000
     log_format: str = "text"
+    #: The level of our processes' logs; DEBUG adds one line per SP-API HTTP request.
+    log_level: str = "INFO"
     redis_namespace: str = "sellersync"
     worker_concurrency: int = 3
     worker_processes: int = 1
@@ -209,6 +211,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "broker_url": _url("redis", "rediss", "amqp", "amqps"),
     "port": _integer(1, 65535),
     "log_format": _choice("text", "json"),
+    "log_level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
     "redis_namespace": _namespace,
     "worker_concurrency": _integer(1, 256),
     "worker_processes": _integer(1, 64),
@@ -263,6 +266,12 @@ def get_settings() -> Settings:
         if _current is None:
             _current = Settings.from_env()
         return _current
+
+
+def is_configured() -> bool:
+    """True once settings are installed or read (dev mode and tests install theirs with configure)."""
+    with _lock:
+        return _current is not None
 
 
 def settings_or_exit(exit_code: int = 2) -> Settings:

@@ -220,58 +220,47 @@ def _load_listing(progress: FetchProgress, account: SellerAccount) -> dict[str, 
 
 
 def _upsert_orders(account: SellerAccount, orders: list[dict[str, Any]]) -> int:
-    """Upsert by (user, marketplace, AmazonOrderId): one query finds the known ones, new ones are
-    inserted in bulk, known ones updated by ``_id``. (Bulk upserts by the compound key would do the
-    same on MongoDB, but cost a scan per order in mongomock, which dev mode and the tests run on.)"""
+    """Upsert by (user, marketplace, AmazonOrderId), the orders' unique index: one unordered bulk
+    write, each update finding its order through the whole index prefix."""
     if not orders:
         return 0
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for raw in orders:
-        total = raw.get("OrderTotal") or {}
-        fields = {
-            "purchase_date": parse_time(raw["PurchaseDate"]),
-            "last_update_date": parse_time(raw["LastUpdateDate"]),
-            "status": raw["OrderStatus"],
-            "fulfillment_channel": raw.get("FulfillmentChannel"),
-            "total_amount": total.get("Amount"),
-            "currency": total.get("CurrencyCode"),
-            "items_shipped": int(raw.get("NumberOfItemsShipped") or 0),
-            "items_unshipped": int(raw.get("NumberOfItemsUnshipped") or 0),
-        }
         natural = (raw.get("MarketplaceId") or account.marketplace_id, raw["AmazonOrderId"])
-        rows[natural] = fields
-    collection = Order._get_collection()
-    known = {
-        (doc["marketplace_id"], doc["amazon_order_id"]): doc["_id"]
-        for doc in collection.find(
-            {
-                "user_id": account.user_id,
-                "amazon_order_id": {"$in": [order_id for _, order_id in rows]},
-            },
-            {"marketplace_id": 1, "amazon_order_id": 1},
+        rows[natural] = _order_fields(raw)
+    operations = [
+        UpdateOne(
+            {"user_id": account.user_id, "marketplace_id": marketplace, "amazon_order_id": order_id},
+            {"$set": fields},
+            upsert=True,
         )
-    }
-    operations = [UpdateOne({"_id": known[k]}, {"$set": fields}) for k, fields in rows.items() if k in known]
-    new = [
-        {"user_id": account.user_id, "marketplace_id": m, "amazon_order_id": o, **fields}
-        for (m, o), fields in rows.items()
-        if (m, o) not in known
+        for (marketplace, order_id), fields in rows.items()
     ]
-    if new:
-        try:
-            collection.insert_many(new, ordered=False)
-        except BulkWriteError as exc:  # stored meanwhile by someone else: update those instead
-            lost = {e["index"] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
-            if len(lost) != len(exc.details.get("writeErrors", [])):
-                raise
-            for index in lost:
-                doc = new[index]
-                natural_key = {k: doc[k] for k in ("user_id", "marketplace_id", "amazon_order_id")}
-                fields = {k: v for k, v in doc.items() if k not in natural_key and k != "_id"}
-                operations.append(UpdateOne(natural_key, {"$set": fields}, upsert=True))
-    if operations:
+    collection = Order._get_collection()
+    try:
         collection.bulk_write(operations, ordered=False)
+    except BulkWriteError as exc:
+        # Two upserts of one new order raced (a redelivered message beside its first delivery): the
+        # loser's E11000 means the order now exists, so its update is simply run again.
+        errors = exc.details.get("writeErrors", [])
+        if not errors or any(e.get("code") != 11000 for e in errors):
+            raise
+        collection.bulk_write([operations[e["index"]] for e in errors], ordered=False)
     return len(rows)
+
+
+def _order_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    total = raw.get("OrderTotal") or {}
+    return {
+        "purchase_date": parse_time(raw["PurchaseDate"]),
+        "last_update_date": parse_time(raw["LastUpdateDate"]),
+        "status": raw["OrderStatus"],
+        "fulfillment_channel": raw.get("FulfillmentChannel"),
+        "total_amount": total.get("Amount"),
+        "currency": total.get("CurrencyCode"),
+        "items_shipped": int(raw.get("NumberOfItemsShipped") or 0),
+        "items_unshipped": int(raw.get("NumberOfItemsUnshipped") or 0),
+    }
 
 
 def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:

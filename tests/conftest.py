@@ -2,8 +2,10 @@
 
 - Redis: REDIS_URL when set, else an embedded redis-server on a free port (started once per session).
   Every key lives under a namespace unique to this session, so a shared server is safe.
-- MongoDB: MONGODB_URI when set (it must name a throwaway database: every test empties it), else
-  mongomock.
+- MongoDB: MONGODB_URI when set (it must name a throwaway database: every test empties it), else an
+  embedded document server (SecantusDB, a MongoDB wire-protocol server) on a free port, started once
+  per session as a separate process, so that subprocesses (the dramatiq CLI, gunicorn, the scheduler)
+  share the store with the test. The release step (the indexes) runs once per session.
 - The sandbox runs in this process on a free port, with time scaled up so quotas refill quickly.
 Settings are installed before ``actors`` is imported, so the broker is built on them.
 """
@@ -15,7 +17,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from services.embedded_redis import start_embedded_redis
+from embedded.document_server import start_document_server
+from embedded.redis_server import start_embedded_redis
 from services.settings import Settings, configure
 
 #: Sandbox quota refill speed-up in tests: getOrders refills 1/min at Amazon, ~17/s here.
@@ -33,12 +36,17 @@ def pytest_configure(config: pytest.Config) -> None:
         embedded = start_embedded_redis()
         _started["redis"] = embedded
         redis_url = embedded.url
+    mongodb_uri = os.environ.get("MONGODB_URI")
+    if not mongodb_uri:
+        documents = start_document_server(database=f"sellersync-test-{os.getpid()}")
+        _started["documents"] = documents
+        mongodb_uri = documents.uri
     sandbox = start_sandbox(config=SandboxConfig(time_scale=SANDBOX_TIME_SCALE))
     _started["sandbox"] = sandbox
     env = {
         "REDIS_URL": redis_url,
         "REDIS_NAMESPACE": f"sellersync-test-{os.getpid()}",
-        "MONGODB_URI": os.environ.get("MONGODB_URI", ""),
+        "MONGODB_URI": mongodb_uri,
         "FERNET_KEY": "p3XkHCe7WZ3K8x8sQZ3yq0eV4m0m1mX2mZl7rQw9c2Y=",
         "JOB_MAX_RETRIES": "3",
         "JOB_MIN_BACKOFF_MS": "50",
@@ -54,11 +62,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "SP_API_QUOTA_TIME_SCALE": str(SANDBOX_TIME_SCALE),
         "API_TOKENS": "test-token-0123456789abcdef",
     }
-    configure(Settings.from_env(env))
+    settings = configure(Settings.from_env(env))
+    from models.migrate import create_indexes
+    from services.store import connect_store
+
+    connect_store(settings)
+    create_indexes()  # the release step, once
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for thing in _started.values():
+    for thing in reversed(_started.values()):
         thing.stop()  # type: ignore[attr-defined]
 
 
@@ -93,10 +106,8 @@ def clean_state(request, settings, redis_client, sandbox) -> Iterator[None]:
     """Each test starts with an empty namespace, empty collections, a reset sandbox and no LWA cache."""
     from sp_api.auth import access_token_client
 
-    from models.connection import connect
     from models.migrate import DOCUMENTS
 
-    connect(settings)
     for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000):
         redis_client.delete(name)
     for document in DOCUMENTS:

@@ -13,8 +13,9 @@ import falcon
 from services.errors import JobStateError, UnknownJobError, UnknownUserError
 from services.job_queries import JobQueries, StatsSnapshot
 from services.jobs import JobProducer, get_producer
+from services.logs import apply_level
 from services.redis_pool import get_redis
-from services.settings import settings_or_exit
+from services.required_settings import settings_for_process_or_exit
 from web import resources
 from web.auth import BearerAuth
 from web.config import WebConfig
@@ -77,10 +78,10 @@ def _status_handler(error: type[falcon.HTTPError], title: str):
 def get_app() -> falcon.App:
     """The gunicorn entry point: settings from the environment, the Dramatiq broker and the store.
 
-    A malformed setting stops the worker with one line naming it, and exit status 3, gunicorn's
-    "worker failed to boot": the master halts instead of restarting the worker in a loop.
+    A missing or malformed setting stops the worker with one line naming it, and exit status 3,
+    gunicorn's "worker failed to boot": the master halts instead of restarting the worker in a loop.
     """
-    settings_or_exit(3)
+    apply_level(settings_for_process_or_exit("web", 3).log_level)
     import actors  # noqa: F401  (builds the broker, connects the store, registers the job queue)
 
     return create_app()

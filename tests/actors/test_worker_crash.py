@@ -1,9 +1,7 @@
 """A worker killed with SIGKILL mid-job loses nothing: the broker redelivers and another worker finishes.
 
-The first worker is the real ``dramatiq`` CLI in a subprocess. mongomock cannot be shared between
-processes, so the killed worker's progress is observed through Redis (the job's done-accounts set)
-and the sandbox's call counts; the finishing worker is an in-thread worker of this process, whose
-record we read. With MONGODB_URI set the record also shows the killed worker's attempt.
+The first worker is the real ``dramatiq`` CLI in a subprocess, on the store the test shares with it;
+the finishing worker is an in-thread worker of this process.
 """
 
 from __future__ import annotations
@@ -21,9 +19,12 @@ from models import JobStatus
 from services import jobs
 from services.processing import done_key
 from tests.support import settings_env, wait_for
-from tests.support.crash_worker import CRASH_ACCOUNTS, CRASH_USER
 
 pytestmark = pytest.mark.e2e
+
+CRASH_USER = "u-crash"
+#: Processed in this order (region, country): DE first, then US.
+CRASH_ACCOUNTS = (("DE", "crash-de"), ("US", "crash-us"))
 
 
 def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
@@ -34,7 +35,7 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     sandbox.state.set_faults("crash-us", [{"latencyMs": 800}])
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "tests.support.crash_worker", "--processes", "1", "--threads", "1",
+        [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1",
          "--path", "."],
         env=settings_env(settings),
         stdout=log,
@@ -72,6 +73,6 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     assert sandbox.state.get_stats()["crash-de"]["getOrders"]["served"] == de_calls == 1
     assert sandbox.state.get_stats()["crash-us"]["getOrders"]["served"] >= 1
     assert [(a.country, a.status) for a in record.accounts] == [("DE", "completed"), ("US", "completed")]
-    # The killed worker's attempt is on the shared record only with a real MongoDB
-    assert record.attempts == (2 if settings.mongodb_uri else 1)
+    # And the record counts the killed worker's attempt
+    assert record.attempts == 2
     assert (tmp_path / "worker.log").read_text().count("started, attempt 1") == 1

@@ -1,7 +1,7 @@
 """Test support for the scheduler: deterministic seeding, reading the broker's queue, and a process entry.
 
-The in-memory store (mongomock) cannot be shared between processes, so every scheduler process of a
-multi-process test seeds its own identical users, then runs the real scheduler:
+Every scheduler process of a multi-process test seeds the same users (idempotently) in the shared
+store, then runs the real scheduler:
 
     python -m tests.cron.cron_support --users 300 [--wait-go] -- --once
 
@@ -90,9 +90,6 @@ def main(argv: list[str]) -> int:
 
     import actors  # noqa: F401  (imported before "ready", so that every process ticks at once on "go")
     from cron.scheduler import main as scheduler_main
-    from models.connection import connect
-
-    connect()
     seed_due_users(args.users)
     if args.wait_go:
         print("ready", flush=True)

@@ -6,7 +6,6 @@ then runs ``cron.scheduler.main``. Results are observed in the shared Redis.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import pytest
 from cron.leader import POLLS_PER_PERIOD
 from services.redis_pool import key
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seeded_ids
-from tests.support import wait_for
+from tests.support import settings_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +28,7 @@ TICK = re.compile(r"Tick: (\d+) due, (\d+) enqueued, (\d+) deduplicated")
 
 
 def scheduler_env(settings, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        REDIS_URL=settings.redis_url,
-        REDIS_NAMESPACE=settings.redis_namespace,
-        MONGODB_URI=settings.mongodb_uri or "",
-        FERNET_KEY=settings.fernet_key or "",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    return settings_env(settings, PYTHONUNBUFFERED="1", **extra)
 
 
 def start(settings, tmp_path: Path, name: str, *args: str, users: int = 0, wait_go: bool = False):

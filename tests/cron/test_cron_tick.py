@@ -11,7 +11,6 @@ import pytest
 from cron.leader import LeaderLease
 from cron.scheduler import SyncScheduler
 from models import JobStatus, User
-from models.connection import is_in_memory
 from services.due_users import due_user_batches
 from services.redis_pool import key
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seed_due_users, seeded_ids
@@ -127,10 +126,8 @@ def test_a_follower_does_not_tick(producer, scheduler, settings, redis_client):
 
 
 def test_a_big_tick_runs_in_batches_of_the_configured_size(producer, scheduler, settings, redis_client):
-    # Given many due users. mongomock checks unique indexes by scanning every document, so seeding is
-    # quadratic (20,000 users take minutes); in memory the same shape is kept at 1/20 of the size:
-    # 20 batches either way. Against a real MongoDB (MONGODB_URI) the full 20,000 run.
-    count, batch_size = (1_000, 50) if is_in_memory() else (20_000, 1_000)
+    # Given many due users: 20 batches of the configured size
+    count, batch_size = 20_000, 1_000
     expected = seed_due_users(count)
     calls: list[int] = []
     enqueue_users = producer.enqueue_users

@@ -1,4 +1,4 @@
-"""Fixtures of the SP-API integration tests: a store fit for thousands of orders, a movable clock."""
+"""Fixtures of the SP-API integration tests: a movable clock."""
 
 from __future__ import annotations
 
@@ -6,27 +6,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from models import Order
-
-
-@pytest.fixture
-def large_store():
-    """mongomock checks a unique index by scanning the whole collection on every write, which makes
-    storing thousands of orders quadratic (minutes for 5,000); MongoDB uses the index. For the tests
-    with thousands of orders the in-memory store goes without it (the tests check uniqueness
-    themselves), and gets it back afterwards."""
-    from models.connection import is_in_memory
-
-    collection = Order._get_collection()
-    unique = {n: spec for n, spec in collection.index_information().items() if spec.get("unique")}
-    if is_in_memory():
-        for name in unique:
-            collection.drop_index(name)
-    yield
-    if is_in_memory():
-        for name, spec in unique.items():
-            collection.create_index(spec["key"], unique=True, name=name)
 
 
 @pytest.fixture

@@ -26,10 +26,11 @@ def slow_quota(settings):
 
 
 def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending_retries(
-    broker, make_user, sandbox, settings, slow_quota, large_store
+    broker, make_user, sandbox, settings, slow_quota
 ):
-    # Given a seller with 26 pages of orders (6 past the burst) and a worker with a single thread
-    sandbox.state.set_profile("patient-us", {"orders": 2500, "skus": 5, "days": 29})
+    # Given a seller with 30 pages of orders (10 past the burst of 20, a few of which refill while the
+    # burst is stored) and a worker with a single thread
+    sandbox.state.set_profile("patient-us", {"orders": 3000, "skus": 5, "days": 29})
     make_user("u-patient", [("US", "patient-us")])
     make_user("u-other", [("DE", "other-de")])
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=20)

@@ -67,7 +67,7 @@ def test_api_tokens_are_a_comma_separated_list():
 
 
 @pytest.mark.parametrize(
-    "command", [["-m", "models.migrate"], ["-m", "dramatiq", "actors", "--processes", "1"]]
+    "command", [["-m", "services.release"], ["-m", "dramatiq", "actors", "--processes", "1"]]
 )
 def test_a_process_started_with_a_malformed_setting_stops_with_one_line(command):
     # Given a malformed JOB_MAX_RETRIES in the environment

@@ -20,7 +20,7 @@ from tests.support import wait_for
 
 
 def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_the_storm(
-    broker, worker, make_user, sandbox, large_store
+    broker, worker, make_user, sandbox
 ):
     # Given a seller with 31 pages of orders (11 more than getOrders' burst of 20, so the quota paces
     # the fetch) and a storm of 429s on every operation it uses
@@ -81,7 +81,7 @@ def test_500_503_504_resets_and_timeouts_are_retried_and_end_in_success(make_use
 
 
 def test_5000_orders_over_50_pages_are_fetched_then_the_next_sync_fetches_only_the_changed(
-    make_user, sandbox, sandbox_clock, large_store
+    make_user, sandbox, sandbox_clock
 ):
     # Given a seller with 5,000 orders in the last 29 days (plus today's)
     sandbox.state.set_profile("big-us", {"orders": 5000, "skus": 10, "days": 29})

@@ -1,9 +1,8 @@
 """One integration test against a real gunicorn serving ``web.app:get_app()``, as the Procfile does.
 
-The in-memory store (mongomock) lives in one process, so the test cannot seed records that gunicorn's
-worker would see; it exercises what needs no shared records: health and readiness on the real Redis,
-auth, the empty answers of the store-backed routes, 404s, OpenAPI and the dashboard. The routes'
-behaviour with records is covered in-process by test_web_routes.py.
+gunicorn's worker shares the test's Redis and document server: health and readiness, auth, a job the
+test recorded, 404s, OpenAPI and the dashboard. The routes' behaviour in detail is covered in-process
+by test_web_routes.py.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from services import jobs
+from tests.support import settings_env
 from tests.web.factory import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,16 +37,7 @@ def free_port() -> int:
 @pytest.fixture
 def gunicorn(settings) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_NAMESPACE": settings.redis_namespace,
-        "API_TOKENS": TOKEN,
-        "PORT": str(port),
-    }
-    env.pop("MONGODB_URI", None)
-    if settings.mongodb_uri:
-        env["MONGODB_URI"] = settings.mongodb_uri
+    env = settings_env(settings, API_TOKENS=TOKEN, PORT=str(port))
     command = [sys.executable, "-m", "gunicorn", "web.app:get_app()", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "1", "--threads", "2", "--graceful-timeout", "5"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -73,7 +65,7 @@ def gunicorn(settings) -> Iterator[str]:
 
 
 @pytest.mark.e2e
-def test_gunicorn_serves_the_app(gunicorn):
+def test_gunicorn_serves_the_app(gunicorn, make_user):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # Health and readiness see the real Redis and the worker's store
     ready = requests.get(f"{gunicorn}/ready", timeout=5)
@@ -90,6 +82,11 @@ def test_gunicorn_serves_the_app(gunicorn):
         requests.get(f"{gunicorn}{BASE}/status/job/{uuid.uuid4()}", headers=auth, timeout=5).status_code
         == 404
     )
+    # A job this test recorded is read back by gunicorn's worker from the shared store
+    make_user("u-gunicorn")
+    recorded = jobs.enqueue_user("u-gunicorn")
+    job = requests.get(f"{gunicorn}{BASE}/status/job/{recorded.job_id}", headers=auth, timeout=5)
+    assert job.status_code == 200 and job.json()["userId"] == "u-gunicorn"
     sync = requests.post(f"{gunicorn}{BASE}/sync", json={"userIds": ["nobody"]}, headers=auth, timeout=5)
     assert sync.status_code == 404 and "nobody" in sync.json()["description"]
     bad = requests.get(f"{gunicorn}{BASE}/failed", params={"limit": 0}, headers=auth, timeout=5)

