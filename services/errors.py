@@ -54,3 +54,20 @@ class QuotaWait(SellerSyncError):
     def __init__(self, message: str, delay_ms: int):
         super().__init__(message)
         self.delay_ms = delay_ms
+
+
+class InvalidInputError(SellerSyncError, ValueError):
+    """A value given by an operator or a client is malformed; ``field`` names it (never echoes a secret)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownAccountError(SellerSyncError, LookupError):
+    """The user has no seller account in this marketplace."""
+
+
+class AlreadyExistsError(SellerSyncError):
+    """The thing to add exists already (a user, a connected account)."""

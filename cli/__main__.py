@@ -1,0 +1,115 @@
+"""The ``sellersync`` console script (setup.cfg) and ``python -m cli``.
+
+    sellersync users add USER [--email E] [--disabled]     sellersync status JOB | --user USER
+    sellersync accounts add USER COUNTRY --seller-id ID    sellersync stats [--watch]
+    sellersync enqueue USER… | --all-due [--dry-run]       sellersync failed | retry | cancel
+    sellersync capacity [--within 45m]                     sellersync doctor | dev
+
+:func:`main` takes the argument list and, for tests, its own settings and streams; :func:`run` is
+the console script: it configures logging (to stderr, warnings and above) and exits with main's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import IO, NoReturn
+
+import pymongo.errors
+import redis
+
+from cli import jobs, onboarding, operations
+from cli.context import Context
+from services.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    JobStateError,
+    SettingsError,
+    UnknownAccountError,
+    UnknownJobError,
+    UnknownUserError,
+)
+from services.settings import Settings
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+#: Errors of a well-formed request that could not be carried out: exit 1.
+FAILED = (UnknownUserError, UnknownJobError, UnknownAccountError, AlreadyExistsError, JobStateError)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its error as one line on stderr (exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="sellersync", description="Operate sellersync: users, accounts, jobs, capacity."
+    )
+    common = ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=ArgumentParser
+    )
+    onboarding.add_parsers(commands, common)
+    jobs.add_parsers(commands, common)
+    operations.add_parsers(commands, common)
+    return parser
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        if settings is None:
+            from services.settings import get_settings
+
+            settings = get_settings()
+        ctx = Context(settings, out=out, err=err, stdin=stdin or sys.stdin, json=getattr(args, "json", False))
+        return args.run(ctx, args)
+    except (InvalidInputError, SettingsError) as exc:
+        return _fail(err, str(exc), EXIT_USAGE)
+    except FAILED as exc:
+        return _fail(err, str(exc), EXIT_FAILED)
+    except redis.RedisError as exc:
+        return _fail(
+            err,
+            f"Redis: {type(exc).__name__}: {exc} (is REDIS_URL right? try sellersync doctor)",
+            EXIT_FAILED,
+        )
+    except pymongo.errors.PyMongoError as exc:
+        return _fail(
+            err, f"MongoDB: {type(exc).__name__} (is MONGODB_URI right? try sellersync doctor)", EXIT_FAILED
+        )
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(err: IO[str], message: str, code: int) -> int:
+    err.write(f"sellersync: {message}\n")
+    return code
+
+
+def run() -> NoReturn:
+    from services.logs import configure_logging
+
+    configure_logging("text", logging.WARNING)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,264 @@
+"""Onboarding: users and their seller accounts, as the `sellersync` command and the REST API change them.
+
+Both front ends pass raw values through the ``check_*`` functions first: each returns the clean value
+or raises :class:`InvalidInputError` naming the field, so only strings and booleans of a known shape
+reach a query (a dict in place of an id can never become a MongoDB operator). A refresh token is
+checked for shape only and never appears in an error, a log line or a return value: it goes straight
+to ``services.accounts.connect_account``, which stores it encrypted.
+
+Connecting (or re-authorising) an account enqueues the user's sync at once, when the user's sync is
+enabled, so a new seller's data arrives without waiting for the scheduler's next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mongoengine import EmailField, ValidationError
+from sp_api.base import Marketplaces
+
+from models import SellerAccount, User
+from services.accounts import connect_account
+from services.errors import AlreadyExistsError, InvalidInputError, UnknownAccountError, UnknownUserError
+from services.job_status import utcnow
+from services.jobs import Enqueued, JobProducer
+from services.settings import Settings
+from services.spapi_client import marketplace_for
+
+logger = logging.getLogger(__name__)
+
+#: User ids are the product's own: 1-128 printable characters (no control characters, no slash).
+USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/]{1,128}$"
+#: Amazon merchant ids are upper-case letters and digits; the sandbox's are names like ``acme-us``.
+SELLER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+#: LWA refresh tokens (``Atzr|…``) are a few hundred printable characters without spaces.
+REFRESH_TOKEN_PATTERN = r"^[\x21-\x7e]{8,2048}$"  # noqa: S105 (a pattern, not a secret)
+#: Marketplace country codes, as python-amazon-sp-api names them (``UK`` is accepted for ``GB``).
+COUNTRIES = tuple(sorted({m.name for m in Marketplaces} | {"UK"}))
+MAX_EMAIL = 254
+
+_USER_ID_RE = re.compile(USER_ID_PATTERN)
+_SELLER_ID_RE = re.compile(SELLER_ID_PATTERN)
+_TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
+
+
+# -- values ----------------------------------------------------------------------------------------
+def check_user_id(value: Any, field: str = "userId") -> str:
+    if not isinstance(value, str) or not _USER_ID_RE.match(value):
+        raise InvalidInputError(field, "a user id is 1-128 printable characters without '/'")
+    return value
+
+
+def check_email(value: Any, field: str = "email") -> str | None:
+    """An email address, or None (no address)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_EMAIL:
+        raise InvalidInputError(field, "an email address is a string of at most 254 characters")
+    try:
+        EmailField().validate(value)
+    except ValidationError:
+        raise InvalidInputError(field, "not a valid email address") from None
+    return value
+
+
+def check_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(field, "expected true or false")
+    return value
+
+
+def check_country(value: Any, field: str = "country") -> str:
+    """A marketplace country code (``US``, ``DE``, ``GB``…), upper-cased."""
+    code = value.upper() if isinstance(value, str) else None
+    if code not in COUNTRIES:
+        raise InvalidInputError(field, f"a marketplace country code is one of {', '.join(COUNTRIES)}")
+    return code
+
+
+def check_seller_id(value: Any, field: str = "sellerId") -> str:
+    if not isinstance(value, str) or not _SELLER_ID_RE.match(value):
+        raise InvalidInputError(field, "a seller id is 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def check_refresh_token(value: Any, field: str = "refreshToken") -> str:
+    """The token's shape only; the message never repeats what was given."""
+    if not isinstance(value, str) or not _TOKEN_RE.match(value):
+        raise InvalidInputError(field, "a refresh token is 8-2048 printable characters without spaces")
+    return value
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2024-05-01T12:00:00.123Z`` (the REST API's form); a naive datetime is taken to be UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- users -----------------------------------------------------------------------------------------
+_UNSET: Any = object()
+
+
+def get_user(user_id: str) -> User:
+    user = User.objects(user_id=user_id).first()
+    if user is None:
+        raise UnknownUserError(f"no user with id {user_id!r}")
+    return user
+
+
+def add_user(user_id: str, *, email: str | None = None, sync_enabled: bool = True) -> User:
+    """Create a user; AlreadyExistsError when the id is taken."""
+    result = User.objects(user_id=user_id).update_one(
+        upsert=True,
+        set_on_insert__email=email,
+        set_on_insert__sync_enabled=sync_enabled,
+        set_on_insert__created_at=utcnow(),
+        full_result=True,
+    )
+    if result.upserted_id is None:
+        raise AlreadyExistsError(f"user {user_id!r} exists already")
+    logger.info("Added user %s.", user_id)
+    return get_user(user_id)
+
+
+def save_user(user_id: str, *, email: Any = _UNSET, sync_enabled: Any = _UNSET) -> tuple[User, bool]:
+    """Create the user or update the fields given (PUT semantics); returns (user, created)."""
+    changes: dict[str, Any] = {"set_on_insert__created_at": utcnow()}
+    if email is None:
+        changes["unset__email"] = True
+    elif email is not _UNSET:
+        changes["set__email"] = email
+    if sync_enabled is _UNSET:
+        changes["set_on_insert__sync_enabled"] = True
+    else:
+        changes["set__sync_enabled"] = sync_enabled
+    result = User.objects(user_id=user_id).update_one(upsert=True, full_result=True, **changes)
+    created = result.upserted_id is not None
+    logger.info("%s user %s.", "Added" if created else "Updated", user_id)
+    return get_user(user_id), created
+
+
+def set_sync_enabled(user_id: str, enabled: bool) -> User:
+    if not User.objects(user_id=user_id).update_one(set__sync_enabled=enabled):
+        raise UnknownUserError(f"no user with id {user_id!r}")
+    logger.info("%s sync of user %s.", "Enabled" if enabled else "Disabled", user_id)
+    return get_user(user_id)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    accounts: int
+    active_accounts: int
+
+
+def list_users(limit: int | None = None) -> list[UserRow]:
+    """Users by id, each with its number of accounts (one aggregate over the accounts)."""
+    query = User.objects.order_by("user_id")
+    users = list(query.limit(limit) if limit else query)
+    counts: dict[str, list[int]] = {}
+    pipeline = [
+        {"$match": {"user_id": {"$in": [u.user_id for u in users]}}},
+        {"$group": {"_id": {"user": "$user_id", "status": "$status"}, "n": {"$sum": 1}}},
+    ]
+    for row in SellerAccount._get_collection().aggregate(pipeline):
+        total = counts.setdefault(row["_id"]["user"], [0, 0])
+        total[0] += row["n"]
+        if row["_id"]["status"] == "active":
+            total[1] += row["n"]
+    return [UserRow(u, *counts.get(u.user_id, [0, 0])) for u in users]
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "userId": user.user_id,
+        "email": user.email,
+        "syncEnabled": bool(user.sync_enabled),
+        "lastSyncedAt": iso(user.last_synced_at),
+        "createdAt": iso(user.created_at),
+    }
+
+
+# -- accounts --------------------------------------------------------------------------------------
+def list_accounts(user_id: str) -> list[SellerAccount]:
+    get_user(user_id)
+    return list(SellerAccount.objects(user_id=user_id).order_by("region", "country"))
+
+
+def find_account(user_id: str, country: str) -> SellerAccount | None:
+    marketplace_id = marketplace_for(country).marketplace_id
+    return SellerAccount.objects(user_id=user_id, marketplace_id=marketplace_id).first()
+
+
+def account_json(account: SellerAccount) -> dict[str, Any]:
+    """An account as operators and clients see it: never its refresh token."""
+    return {
+        "region": account.region,
+        "country": account.country,
+        "marketplaceId": account.marketplace_id,
+        "sellerId": account.seller_id,
+        "status": account.status,
+        "lastSyncedAt": iso(account.last_synced_at),
+        "lastError": account.last_error,
+    }
+
+
+@dataclass(frozen=True)
+class Connected:
+    account: SellerAccount
+    #: True when the account is new; False when an existing one was re-authorised.
+    created: bool
+    #: The user's sync enqueued (or its job already queued); None when the user's sync is disabled.
+    sync: Enqueued | None
+
+
+def connect_and_sync(
+    producer: JobProducer,
+    user_id: str,
+    country: str,
+    refresh_token: str,
+    *,
+    seller_id: str | None,
+    settings: Settings,
+    must_exist: bool | None = None,
+) -> Connected:
+    """Store the account's token (encrypted), make it ``active`` and enqueue the user's sync.
+
+    ``must_exist`` True: re-authorise only (UnknownAccountError when there is no such account);
+    False: add only (AlreadyExistsError when the user has one in this marketplace); None: either.
+    """
+    user = get_user(user_id)
+    existing = find_account(user_id, country)
+    if must_exist and existing is None:
+        raise UnknownAccountError(f"user {user_id!r} has no account in {country}")
+    if must_exist is False and existing is not None:
+        raise AlreadyExistsError(
+            f"user {user_id!r} has an account in {country} already (to give it a new token: "
+            "accounts reauthorize)"
+        )
+    seller_id = seller_id or (existing.seller_id if existing else None)
+    account = connect_account(user_id, country, refresh_token, seller_id=seller_id, settings=settings)
+    logger.info(
+        "%s account %s of user %s.", "Connected" if not existing else "Re-authorised", account.label, user_id
+    )
+    sync = producer.enqueue_user(user_id, "manual") if user.sync_enabled else None
+    return Connected(account, existing is None, sync)
+
+
+def disable_account(user_id: str, country: str) -> SellerAccount:
+    """Stop syncing the account (its token stays, encrypted, until it is re-authorised)."""
+    get_user(user_id)
+    account = find_account(user_id, country)
+    if account is None:
+        raise UnknownAccountError(f"user {user_id!r} has no account in {country}")
+    SellerAccount.objects(id=account.id).update_one(set__status="disabled")
+    logger.info("Disabled account %s of user %s.", account.label, user_id)
+    account.reload()
+    return account
