@@ -1,0 +1,215 @@
+"""Supervise the Procfile's processes as a PaaS would: each in its own session, output prefixed by name,
+a process that dies restarted, and a stop that ends them all, process groups included.
+
+Dev mode, the end-to-end and reliability tests and the benchmarks run the real topology with it:
+
+    supervisor = Supervisor(env)
+    supervisor.start("worker", commands["worker"], restart=True)
+    ...
+    supervisor.stop()          # SIGTERM each, newest first; SIGKILL whatever outlives the timeout
+
+Commands are shell lines (``${PORT:-8000}`` is expanded by ``/bin/sh``), run with ``exec`` so that the
+supervised pid is the process itself, and with this interpreter's folder first on PATH, so that
+``python`` is this virtualenv's Python whether or not it is activated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+#: Seconds between two looks at whether a supervised process is still alive.
+POLL_SECONDS = 0.2
+#: Seconds a restarted process waits after a death, so that a process that cannot start is not
+#: restarted in a tight loop.
+RESTART_DELAY_SECONDS = 1.0
+
+
+@dataclass
+class Supervised:
+    """One process type: its command, the running Popen, and how often it was (re)started."""
+
+    name: str
+    command: str
+    restart: bool
+    process: subprocess.Popen | None = None
+    starts: int = 0
+    exits: list[int] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def child_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this interpreter's folder first on PATH and unbuffered Python output."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = env.get("PATH", os.defpath)
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{path}", "PYTHONUNBUFFERED": "1"}
+
+
+class Supervisor:
+    """Starts, watches, restarts and stops processes; writes their output, prefixed, to ``out``."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        out: IO[str] | None = None,
+        cwd: str | Path | None = None,
+        on_line: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.env = child_environment(env)
+        self.out = out if out is not None else sys.stdout
+        self.cwd = str(cwd or Path(__file__).resolve().parents[1])
+        self.on_line = on_line
+        self.processes: dict[str, Supervised] = {}
+        self._write_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._width = 9
+        self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._watcher.start()
+
+    # -- starting ----------------------------------------------------------------------------------
+    def run_once(self, name: str, command: str, timeout: float = 120.0) -> int:
+        """Run ``command`` to its end (the release step); returns its exit status."""
+        supervised = Supervised(name, command, restart=False)
+        self._spawn(supervised)
+        assert supervised.process is not None
+        try:
+            return supervised.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill_group(supervised)
+            raise
+
+    def start(self, name: str, command: str, *, restart: bool = False) -> Supervised:
+        """Start ``command`` as process ``name``; with ``restart`` it is started again whenever it dies."""
+        supervised = Supervised(name, command, restart)
+        self.processes[name] = supervised
+        self._spawn(supervised)
+        return supervised
+
+    def _spawn(self, supervised: Supervised) -> None:
+        self._width = max(self._width, len(supervised.name) + 2)
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {supervised.command}"],
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            # Its own session and process group: a Ctrl-C in the terminal reaches the supervisor only,
+            # which stops the processes in order; and killpg reaches the process's own children.
+            start_new_session=True,
+        )
+        supervised.process = process
+        supervised.starts += 1
+        threading.Thread(
+            target=self._pump, args=(supervised.name, process), name=f"out-{supervised.name}", daemon=True
+        ).start()
+
+    # -- output ------------------------------------------------------------------------------------
+    def _pump(self, name: str, process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.say(name, line.rstrip("\n"))
+        process.stdout.close()
+
+    def say(self, name: str, line: str) -> None:
+        """Write ``line`` as process ``name``'s (the supervisor's own notes use its name too)."""
+        with self._write_lock:
+            self.out.write(f"{name:<{self._width}}| {line}\n")
+            self.out.flush()
+        if self.on_line is not None:
+            self.on_line(name, line)
+
+    # -- watching ----------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._stopping.wait(POLL_SECONDS):
+            for supervised in list(self.processes.values()):
+                process = supervised.process
+                if process is None or process.poll() is None or self._stopping.is_set():
+                    continue
+                if supervised.exits and len(supervised.exits) >= supervised.starts:
+                    continue  # this death is recorded already (a process that is not restarted)
+                supervised.exits.append(process.returncode)
+                if supervised.restart:
+                    self.say("supervisor", f"{supervised.name} exited with {process.returncode}; restarting")
+                    # Whatever it left in its process group goes with it, as with a dyno's container.
+                    self._kill_group(supervised)
+                    if self._stopping.wait(RESTART_DELAY_SECONDS):
+                        return
+                    self._spawn(supervised)
+                else:
+                    self.say("supervisor", f"{supervised.name} exited with {process.returncode}")
+
+    # -- stopping ----------------------------------------------------------------------------------
+    def signal(self, name: str, signum: int = signal.SIGKILL, *, group: bool = False) -> int | None:
+        """Send ``signum`` to process ``name`` (``group``: to its whole process group); returns the pid."""
+        supervised = self.processes[name]
+        if not supervised.alive():
+            return None
+        assert supervised.process is not None
+        try:
+            if group:
+                os.killpg(supervised.process.pid, signum)
+            else:
+                supervised.process.send_signal(signum)
+        except ProcessLookupError:
+            return None
+        return supervised.process.pid
+
+    def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
+        """SIGTERM every process, newest first, and wait up to ``timeout`` seconds for each to exit;
+        then SIGKILL its whole process group (nothing it started outlives it). Returns exit statuses."""
+        self._stopping.set()
+        statuses: dict[str, int | None] = {}
+        for supervised in reversed(list(self.processes.values())):
+            process = supervised.process
+            if process is None:
+                continue
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.say("supervisor", f"{supervised.name} did not stop within {timeout:g} s; killing it")
+            self._kill_group(supervised)
+            statuses[supervised.name] = process.poll()
+        self._watcher.join(timeout=2)
+        return statuses
+
+    @staticmethod
+    def _kill_group(supervised: Supervised) -> None:
+        process = supervised.process
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it is truthy (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
