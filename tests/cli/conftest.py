@@ -1,4 +1,4 @@
-"""Fixtures of the command's tests: run ``sellersync`` in this process (``cli.__main__.main``) and capture it."""
+"""Fixtures of the command's tests: run ``sellersync`` in this process (``cli.__main__.main``)."""
 
 from __future__ import annotations
 
