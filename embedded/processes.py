@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+#: Width of the name column before ``|`` in the supervised output.
+PREFIX_WIDTH = 11
 #: Seconds between two looks at whether a supervised process is still alive.
 POLL_SECONDS = 0.2
 #: Seconds a restarted process waits after a death, so that a process that cannot start is not
@@ -78,7 +80,7 @@ class Supervisor:
         self.processes: dict[str, Supervised] = {}
         self._write_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._width = 9
+        self._width = PREFIX_WIDTH
         self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._watcher.start()
 
@@ -175,22 +177,24 @@ class Supervisor:
         return supervised.process.pid
 
     def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
-        """SIGTERM every process, newest first, and wait up to ``timeout`` seconds for each to exit;
-        then SIGKILL its whole process group (nothing it started outlives it). Returns exit statuses."""
+        """SIGTERM every process at once, and wait up to ``timeout`` seconds for them to exit; then
+        SIGKILL each one's whole process group (nothing it started outlives it). Returns exit statuses,
+        newest process first."""
         self._stopping.set()
+        running = [s for s in reversed(list(self.processes.values())) if s.process is not None]
+        for supervised in running:
+            if supervised.alive():
+                with contextlib.suppress(ProcessLookupError):
+                    supervised.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        deadline = time.monotonic() + timeout
         statuses: dict[str, int | None] = {}
-        for supervised in reversed(list(self.processes.values())):
-            process = supervised.process
-            if process is None:
-                continue
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    self.say("supervisor", f"{supervised.name} did not stop within {timeout:g} s; killing it")
+        for supervised in running:
+            try:
+                supervised.process.wait(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[union-attr]
+            except subprocess.TimeoutExpired:
+                self.say("supervisor", f"{supervised.name} did not stop within {timeout:g} s; killing it")
             self._kill_group(supervised)
-            statuses[supervised.name] = process.poll()
+            statuses[supervised.name] = supervised.process.poll()  # type: ignore[union-attr]
         self._watcher.join(timeout=2)
         return statuses
 

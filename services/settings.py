@@ -104,6 +104,16 @@ class Settings:
     def cache_ttl_seconds(self) -> int:
         return 2 * self.sync_interval_minutes * 60
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that make another process read these settings (unset: absent)."""
+        env: dict[str, str] = {}
+        for name in _PARSERS:
+            value = getattr(self, name)
+            if value is None or value == ():
+                continue
+            env[name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
+        return env
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"

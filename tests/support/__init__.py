@@ -23,14 +23,7 @@ def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float 
 
 def settings_env(settings, **overrides: str) -> dict[str, str]:
     """The environment that makes a subprocess read the same ``settings`` (plus ``overrides``)."""
-    import dataclasses
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_", "SP_API_", "JOB_"))}
-    for field in dataclasses.fields(settings):
-        value = getattr(settings, field.name)
-        if value is None or value == ():
-            continue
-        env[field.name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
-    env.update(overrides)
-    return env
+    return {**env, **settings.to_env(), **overrides}

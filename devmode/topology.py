@@ -1,0 +1,148 @@
+"""The real topology on one machine: embedded servers, the release step, then the Procfile's processes.
+
+:func:`start` brings up, in order:
+
+1. an embedded redis-server unless REDIS_URL is set, an embedded document server (SecantusDB) unless
+   MONGODB_URI is set, and the local SP-API sandbox unless LWA credentials or SP_API_ENDPOINT are set;
+2. the Procfile's ``release`` step, once;
+3. the Procfile's ``web``, ``worker`` (the ``dramatiq`` CLI) and ``scheduler`` as separate supervised
+   processes (embedded.processes), each restarted if it dies, as a PaaS restarts a dyno.
+
+:meth:`DevTopology.stop` stops the processes first and the servers last, so that no process logs a
+lost connection on the way out. The end-to-end tests start the same topology on their own servers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from cryptography.fernet import Fernet
+
+from embedded.processes import Supervisor
+from embedded.procfile import read_procfile
+from services.settings import Settings
+
+#: Sandbox quotas refill this many times faster than Amazon's in dev mode, unless SANDBOX_TIME_SCALE says.
+DEV_SANDBOX_TIME_SCALE = 60.0
+#: The scheduler ticks this often in dev mode, unless SCHEDULER_EVERY_SECONDS says.
+DEV_TICK_SECONDS = 30.0
+#: Worker processes of the ``dramatiq`` CLI in dev mode when WORKER_PROCESSES keeps its default of 1:
+#: more than one, so that dev mode shows the multi-process topology of production.
+DEV_WORKER_PROCESSES = 2
+#: The processes of the Procfile that run for as long as the system does, in start order.
+LONG_RUNNING = ("web", "worker", "scheduler")
+
+
+class ReleaseFailed(RuntimeError):
+    """The release step exited non-zero; nothing else is started."""
+
+
+@dataclass
+class DevTopology:
+    """What :func:`start` started; ``settings`` are those every process was given."""
+
+    settings: Settings
+    supervisor: Supervisor
+    sandbox: Any = None
+    notes: list[str] = field(default_factory=list)
+    _servers: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
+        """Stop the processes (SIGTERM, then SIGKILL after ``timeout``), then the servers."""
+        statuses = self.supervisor.stop(timeout=timeout)
+        for stop in reversed(self._servers):
+            stop()
+        self._servers.clear()
+        return statuses
+
+
+def dev_settings(settings: Settings) -> dict[str, Any]:
+    """The changes dev mode makes to ``settings`` that need no server: tokens, keys, pace."""
+    changes: dict[str, Any] = {}
+    if not settings.api_tokens:
+        changes["api_tokens"] = (secrets.token_urlsafe(24),)
+    if not settings.fernet_key:
+        changes["fernet_key"] = Fernet.generate_key().decode()
+    if settings.worker_processes == Settings.worker_processes:
+        changes["worker_processes"] = DEV_WORKER_PROCESSES
+    if settings.scheduler_every_seconds is None:
+        changes["scheduler_every_seconds"] = DEV_TICK_SECONDS
+    return changes
+
+
+def start(
+    settings: Settings,
+    *,
+    out: IO[str] | None = None,
+    say: Callable[[str], None] = print,
+    processes: tuple[str, ...] = LONG_RUNNING,
+    extra_env: dict[str, str] | None = None,
+    base_env: dict[str, str] | None = None,
+) -> DevTopology:
+    """Start the servers that are not configured, run ``release``, then ``processes``.
+
+    Returns the running topology; on a failure everything started so far is stopped again.
+    """
+    from services.settings import configure
+
+    changes = dev_settings(settings)
+    servers: list[Callable[[], None]] = []
+    sandbox = None
+    try:
+        if not settings.redis_url:
+            from embedded.redis_server import start_embedded_redis
+
+            redis_server = start_embedded_redis()
+            servers.append(redis_server.stop)
+            changes["redis_url"] = redis_server.url
+            say(f"Redis: embedded redis-server at {redis_server.url}")
+        else:
+            say("Redis: REDIS_URL")
+        if not settings.mongodb_uri:
+            from embedded.document_server import start_document_server
+
+            documents = start_document_server()
+            servers.append(documents.stop)
+            changes["mongodb_uri"] = documents.uri
+            say(f"MongoDB: embedded document server (SecantusDB, in memory) at 127.0.0.1:{documents.port}")
+        else:
+            say("MongoDB: MONGODB_URI")
+        if settings.uses_sandbox and not settings.sp_api_endpoint:
+            from sandbox.config import SandboxConfig
+            from sandbox.server import start_sandbox
+
+            scale = settings.sandbox_time_scale or DEV_SANDBOX_TIME_SCALE
+            sandbox = start_sandbox(config=SandboxConfig(time_scale=scale))
+            servers.append(sandbox.stop)
+            # Our quota buckets follow the sandbox's faster refill, or we would wait at Amazon's rates.
+            changes.update(
+                sp_api_endpoint=sandbox.url,
+                sp_api_lwa_endpoint=sandbox.url,
+                sp_api_quota_time_scale=scale,
+                sandbox_time_scale=scale,
+            )
+            say(f"SP-API: local sandbox at {sandbox.url} (quotas × {scale:g})")
+        else:
+            say(f"SP-API: {settings.sp_api_endpoint or 'Amazon'}")
+        settings = configure(settings, **changes)
+        env = {**(base_env or {}), **settings.to_env(), **(extra_env or {})}
+        supervisor = Supervisor(env, out=out)
+        topology = DevTopology(settings, supervisor, sandbox, _servers=servers)
+    except BaseException:
+        for stop in reversed(servers):
+            stop()
+        raise
+    try:
+        commands = read_procfile()
+        status = supervisor.run_once("release", commands["release"])
+        if status != 0:
+            raise ReleaseFailed(f"the release step exited with {status}")
+        for name in processes:
+            supervisor.start(name, commands[name], restart=True)
+    except BaseException:
+        topology.stop()
+        raise
+    return topology
