@@ -2,7 +2,8 @@
 
 RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
 ``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
-CurrentMessage, our WorkerPresence and JobStatusMiddleware, and Retries (JOB_MAX_RETRIES,
+CurrentMessage, our WorkerPresence, ParentDeathWatch (a CLI worker process whose main process died
+stops) and JobStatusMiddleware, and Retries (JOB_MAX_RETRIES,
 exponential backoff with jitter; ``actors.retries.JobRetries``, which requeues a wait for an SP-API
 quota token without counting it).
 
@@ -18,6 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications, TimeLimit
 
 from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddleware
+from actors.parent_watch import ParentDeathWatch
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
 from services.logs import apply_level
@@ -37,6 +39,7 @@ def build_middleware(settings: Settings) -> list:
         ShutdownNotifications(notify_shutdown=True),
         CurrentMessage(),
         WorkerPresence(),
+        ParentDeathWatch(),
         JobStatusMiddleware(),
         JobRetries(
             max_retries=settings.job_max_retries,
