@@ -16,12 +16,13 @@ from services.jobs import JobProducer, get_producer
 from services.logs import apply_level
 from services.redis_pool import get_redis
 from services.required_settings import settings_for_process_or_exit
-from web import resources
+from web import onboarding, resources
 from web.auth import BearerAuth
 from web.config import WebConfig
 from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
 from web.metrics import Metrics, build_registry
+from web.onboarding import USERS
 from web.openapi import BASE, OpenApi
 from web.validation import KnownParams
 
@@ -58,6 +59,9 @@ def create_app(
     app.add_route(f"{BASE}/queue/stats", resources.QueueStats(snapshot))
     app.add_route(f"{BASE}/overview", resources.Overview(queries))
     app.add_route(f"{BASE}/sync", resources.Sync(queries, producer))
+    app.add_route(f"{USERS}/{{user_id}}", onboarding.UserResource())
+    app.add_route(f"{USERS}/{{user_id}}/accounts", onboarding.AccountsResource())
+    app.add_route(f"{USERS}/{{user_id}}/accounts/{{country}}", onboarding.AccountResource(producer, settings))
     app.add_route("/health", Health(checks))
     app.add_route("/ready", Ready(checks))
     app.add_route("/metrics", Metrics(build_registry(snapshot, queries)))

@@ -1,5 +1,8 @@
 """``/openapi.json``: the OpenAPI 3 document of every route, written by hand beside the routes.
 
+The job-status routes are described here; a module of other routes adds its own part
+(``web.onboarding.openapi_part()``: its paths and schemas), merged by :func:`build_document`.
+
 tests/web checks it with openapi-spec-validator and drives the API from it with schemathesis.
 """
 
@@ -19,15 +22,15 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
 
 
-def _ref(name: str) -> dict[str, str]:
+def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def errors(*codes: int) -> dict[str, Any]:
     return {str(code): {"$ref": f"#/components/responses/{code}"} for code in codes}
 
 
@@ -51,7 +54,7 @@ _ACCOUNT = {
         "status": {"type": "string", "enum": list(ACCOUNT_RESULT_STATUSES)},
         "ordersFetched": {"type": "integer", "minimum": 0},
         "durationMs": _nullable({"type": "integer"}),
-        "error": _nullable(_ref("JobError")),
+        "error": _nullable(ref("JobError")),
     },
 }
 _JOB_PROPERTIES: dict[str, Any] = {
@@ -71,8 +74,8 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "accountsTotal": {"type": "integer", "minimum": 0},
     "accountsProcessed": {"type": "integer", "minimum": 0},
     "accountsFailed": {"type": "integer", "minimum": 0},
-    "accounts": {"type": "array", "items": _ref("Account")},
-    "error": _nullable(_ref("JobError")),
+    "accounts": {"type": "array", "items": ref("Account")},
+    "error": _nullable(ref("JobError")),
     "worker": _nullable({"type": "string"}),
 }
 _JOB = {"type": "object", "required": list(_JOB_PROPERTIES), "properties": _JOB_PROPERTIES}
@@ -145,9 +148,9 @@ _HEALTH = {
 _JOB_LIST = {
     "type": "object",
     "required": ["jobs"],
-    "properties": {"jobs": {"type": "array", "items": _ref("Job")}},
+    "properties": {"jobs": {"type": "array", "items": ref("Job")}},
 }
-_USER_ID_PARAM = {
+USER_ID_PARAM = {
     "name": "userId",
     "in": "path",
     "required": True,
@@ -179,10 +182,10 @@ def build_document() -> dict[str, Any]:
             "get": {
                 "operationId": "getUserStatus",
                 "summary": "A user's last sync and newest jobs.",
-                "parameters": [_USER_ID_PARAM, _limit(10)],
+                "parameters": [USER_ID_PARAM, _limit(10)],
                 "responses": {
-                    "200": _json(_ref("UserStatus"), "The user's jobs, newest first."),
-                    **_errors(400, 401, 404),
+                    "200": json_response(ref("UserStatus"), "The user's jobs, newest first."),
+                    **errors(400, 401, 404),
                 },
             }
         },
@@ -191,7 +194,7 @@ def build_document() -> dict[str, Any]:
                 "operationId": "getJob",
                 "summary": "One job.",
                 "parameters": [_JOB_ID_PARAM],
-                "responses": {"200": _json(_ref("Job"), "The job."), **_errors(400, 401, 404)},
+                "responses": {"200": json_response(ref("Job"), "The job."), **errors(400, 401, 404)},
             }
         },
         f"{BASE}/recent": {
@@ -207,7 +210,7 @@ def build_document() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": list(JOB_STATUSES)},
                     },
                 ],
-                "responses": {"200": _json(_ref("JobList"), "Newest first."), **_errors(400, 401)},
+                "responses": {"200": json_response(ref("JobList"), "Newest first."), **errors(400, 401)},
             }
         },
         f"{BASE}/queue/stats": {
@@ -215,7 +218,10 @@ def build_document() -> dict[str, Any]:
                 "operationId": "getQueueStats",
                 "summary": "Counts by state, throughput, oldest waiting job, live workers.",
                 "description": "A snapshot shared by the web processes, at most a few seconds old.",
-                "responses": {"200": _json(_ref("QueueStats"), "The queue's statistics."), **_errors(401)},
+                "responses": {
+                    "200": json_response(ref("QueueStats"), "The queue's statistics."),
+                    **errors(401),
+                },
             }
         },
         f"{BASE}/failed": {
@@ -223,14 +229,17 @@ def build_document() -> dict[str, Any]:
                 "operationId": "getFailedJobs",
                 "summary": "Failed jobs, the latest failure first.",
                 "parameters": [_limit(100)],
-                "responses": {"200": _json(_ref("JobList"), "Failed jobs only."), **_errors(400, 401)},
+                "responses": {"200": json_response(ref("JobList"), "Failed jobs only."), **errors(400, 401)},
             }
         },
         f"{BASE}/overview": {
             "get": {
                 "operationId": "getOverview",
                 "summary": "Completed and failed jobs per hour over 24 h, and the users' freshness.",
-                "responses": {"200": _json(_ref("Overview"), "The dashboard's summary."), **_errors(401)},
+                "responses": {
+                    "200": json_response(ref("Overview"), "The dashboard's summary."),
+                    **errors(401),
+                },
             }
         },
         f"{BASE}/sync": {
@@ -239,11 +248,11 @@ def build_document() -> dict[str, Any]:
                 "summary": "Enqueue each user's sync (a user's queued or running job is returned instead).",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("SyncRequest")}},
+                    "content": {"application/json": {"schema": ref("SyncRequest")}},
                 },
                 "responses": {
-                    "202": _json(_ref("SyncResponse"), "One entry per distinct user id, in order."),
-                    **_errors(400, 401, 404, 409, 415),
+                    "202": json_response(ref("SyncResponse"), "One entry per distinct user id, in order."),
+                    **errors(400, 401, 404, 409, 413, 415),
                 },
             }
         },
@@ -253,8 +262,8 @@ def build_document() -> dict[str, Any]:
                 "summary": "a queued one never runs, a running one stops before its next account.",
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {
-                    "200": _json(_ref("Job"), "The cancelled (or cancel-requested) job."),
-                    **_errors(400, 401, 404, 409),
+                    "200": json_response(ref("Job"), "The cancelled (or cancel-requested) job."),
+                    **errors(400, 401, 404, 409),
                 },
             }
         },
@@ -264,8 +273,10 @@ def build_document() -> dict[str, Any]:
                 "summary": "Enqueue a new job for the user of a failed or cancelled job.",
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {
-                    "202": _json(_ref("Job"), "The new job (or the user's job already queued or running)."),
-                    **_errors(400, 401, 404, 409),
+                    "202": json_response(
+                        ref("Job"), "The new job (or the user's job already queued or running)."
+                    ),
+                    **errors(400, 401, 404, 409),
                 },
             }
         },
@@ -274,7 +285,7 @@ def build_document() -> dict[str, Any]:
                 "operationId": "health",
                 "summary": "Liveness, with the state of Redis and MongoDB.",
                 "security": _PUBLIC,
-                "responses": {"200": _json(_ref("Health"), "The process serves requests.")},
+                "responses": {"200": json_response(ref("Health"), "The process serves requests.")},
             }
         },
         "/ready": {
@@ -283,8 +294,8 @@ def build_document() -> dict[str, Any]:
                 "summary": "Readiness: 503 when Redis or MongoDB does not answer.",
                 "security": _PUBLIC,
                 "responses": {
-                    "200": _json(_ref("Health"), "Ready."),
-                    "503": _json(_ref("Health"), "A dependency does not answer."),
+                    "200": json_response(ref("Health"), "Ready."),
+                    "503": json_response(ref("Health"), "A dependency does not answer."),
                 },
             }
         },
@@ -306,7 +317,7 @@ def build_document() -> dict[str, Any]:
                 "operationId": "openapi",
                 "summary": "This document.",
                 "security": _PUBLIC,
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document.")},
+                "responses": {"200": json_response({"type": "object"}, "OpenAPI 3 document.")},
             }
         },
         f"{BASE}/": {
@@ -323,18 +334,25 @@ def build_document() -> dict[str, Any]:
     error_responses = {
         "400": "A parameter or the body is malformed; the description names it.",
         "401": "Missing or wrong bearer token.",
-        "404": "No such user or job.",
+        "404": "No such user, account or job.",
         "409": "The job's state does not allow the operation.",
+        "413": "The body is larger than 64 KiB.",
         "415": "The body is not JSON.",
     }
-    responses: dict[str, Any] = {code: _json(_ref("Error"), text) for code, text in error_responses.items()}
+    from web.onboarding import openapi_part
+
+    onboarding_paths, onboarding_schemas = openapi_part()
+    paths.update(onboarding_paths)
+    responses: dict[str, Any] = {
+        code: json_response(ref("Error"), text) for code, text in error_responses.items()
+    }
     responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "sellersync job status API",
             "version": "1.0.0",
-            "description": "Amazon seller sync jobs: status, queue, manual sync, cancel, retry.",
+            "description": "Amazon seller sync jobs: status, queue, manual sync, cancel, retry; onboarding.",
         },
         "paths": paths,
         "security": [{"bearerAuth": []}],
@@ -353,8 +371,8 @@ def build_document() -> dict[str, Any]:
                     "properties": {
                         "userId": {"type": "string"},
                         "lastSyncedAt": _nullable(_TIMESTAMP),
-                        "latest": _nullable(_ref("Job")),
-                        "jobs": {"type": "array", "items": _ref("Job")},
+                        "latest": _nullable(ref("Job")),
+                        "jobs": {"type": "array", "items": ref("Job")},
                     },
                 },
                 "QueueStats": _QUEUE_STATS,
@@ -362,12 +380,13 @@ def build_document() -> dict[str, Any]:
                 "SyncRequest": {
                     "type": "object",
                     "required": ["userIds"],
+                    "additionalProperties": False,
                     "properties": {
                         "userIds": {
                             "type": "array",
                             "minItems": 1,
                             "maxItems": MAX_SYNC_USERS,
-                            "items": _USER_ID_PARAM["schema"],
+                            "items": USER_ID_PARAM["schema"],
                         }
                     },
                 },
@@ -390,6 +409,7 @@ def build_document() -> dict[str, Any]:
                     },
                 },
                 "Health": _HEALTH,
+                **onboarding_schemas,
             },
         },
     }

@@ -1,0 +1,245 @@
+"""The onboarding routes: the product's frontend adds a user and connects a seller after its consent.
+
+    PUT    /app/users/{userId}                     create or update (email, syncEnabled)
+    GET    /app/users/{userId}/accounts            the user's accounts, never a token
+    PUT    /app/users/{userId}/accounts/{country}  connect or re-authorise (sellerId, refreshToken);
+                                                   the user's sync is enqueued
+    DELETE /app/users/{userId}/accounts/{country}  disable the account
+
+Thin responders over services.onboarding, whose checks turn a malformed value into a 400 naming the
+field; a body with an unknown field is refused by name too (a typo must not pass silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import falcon
+
+from services import onboarding
+from services.errors import InvalidInputError, UnknownAccountError
+from services.jobs import JobProducer
+from services.settings import Settings
+
+USERS = "/app/users"
+
+
+@contextmanager
+def _as_http() -> Iterator[None]:
+    """A service's InvalidInputError is a 400 naming the field; UnknownAccountError a 404."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        raise falcon.HTTPInvalidParam(exc.message[:1].upper() + exc.message[1:] + ".", exc.field) from None
+    except UnknownAccountError as exc:
+        raise falcon.HTTPNotFound(title="Unknown account", description=str(exc)) from None
+
+
+def _body(req: falcon.Request, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object of the request: only ``allowed`` fields, every ``required`` one."""
+    body = req.get_media()
+    if not isinstance(body, dict):
+        raise falcon.HTTPInvalidParam("The body is a JSON object.", "body")
+    for name in body:
+        if name not in allowed:
+            raise falcon.HTTPInvalidParam(f"Unknown field; expected {', '.join(allowed)}.", str(name))
+    for name in required:
+        if name not in body:
+            raise falcon.HTTPBadRequest(
+                title="Missing field",
+                description=f'The body has no "{name}" field (required: {", ".join(required)}).',
+            )
+    return body
+
+
+class UserResource:
+    query_params = ()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
+        with _as_http():
+            user_id = onboarding.check_user_id(user_id)
+        body = _body(req, ("email", "syncEnabled"))
+        changes: dict[str, Any] = {}
+        with _as_http():
+            if "email" in body:
+                changes["email"] = onboarding.check_email(body["email"])
+            if "syncEnabled" in body:
+                changes["sync_enabled"] = onboarding.check_bool(body["syncEnabled"], "syncEnabled")
+        user, created = onboarding.save_user(user_id, **changes)
+        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        resp.media = onboarding.user_json(user)
+
+
+class AccountsResource:
+    query_params = ()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
+        with _as_http():
+            accounts = onboarding.list_accounts(onboarding.check_user_id(user_id))
+        resp.media = {"accounts": [onboarding.account_json(a) for a in accounts]}
+
+
+class AccountResource:
+    query_params = ()
+
+    def __init__(self, producer: JobProducer, settings: Settings) -> None:
+        self._producer = producer
+        self._settings = settings
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str, country: str) -> None:
+        with _as_http():
+            user_id = onboarding.check_user_id(user_id)
+            country = onboarding.check_country(country)
+        body = _body(req, ("sellerId", "refreshToken"), required=("sellerId", "refreshToken"))
+        with _as_http():
+            seller_id = onboarding.check_seller_id(body["sellerId"])
+            token = onboarding.check_refresh_token(body["refreshToken"])
+        connected = onboarding.connect_and_sync(
+            self._producer, user_id, country, token, seller_id=seller_id, settings=self._settings
+        )
+        resp.status = falcon.HTTP_201 if connected.created else falcon.HTTP_200
+        resp.media = {
+            **onboarding.account_json(connected.account),
+            "syncJobId": connected.sync.job_id if connected.sync else None,
+        }
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: str, country: str) -> None:
+        with _as_http():
+            account = onboarding.disable_account(
+                onboarding.check_user_id(user_id), onboarding.check_country(country)
+            )
+        resp.media = onboarding.account_json(account)
+
+
+# -- the routes' part of the OpenAPI document (web.openapi merges it) --------------------------------
+def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(paths, schemas)`` of the onboarding routes, in the document's terms."""
+    from web.openapi import USER_ID_PARAM, errors, json_response, ref
+
+    country = {
+        "name": "country",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(onboarding.COUNTRIES)},
+    }
+    account_body = {"required": True, "content": {"application/json": {"schema": ref("AccountRequest")}}}
+    paths = {
+        f"{USERS}/{{userId}}": {
+            "put": {
+                "operationId": "putUser",
+                "summary": "Create the user, or update the fields given (syncEnabled defaults to true).",
+                "parameters": [USER_ID_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("UserRequest")}},
+                },
+                "responses": {
+                    "200": json_response(ref("User"), "Updated."),
+                    "201": json_response(ref("User"), "Created."),
+                    **errors(400, 401, 413, 415),
+                },
+            }
+        },
+        f"{USERS}/{{userId}}/accounts": {
+            "get": {
+                "operationId": "getUserAccounts",
+                "summary": "The user's seller accounts (never their tokens).",
+                "parameters": [USER_ID_PARAM],
+                "responses": {
+                    "200": json_response(ref("AccountList"), "By region, then country."),
+                    **errors(400, 401, 404),
+                },
+            }
+        },
+        f"{USERS}/{{userId}}/accounts/{{country}}": {
+            "put": {
+                "operationId": "putUserAccount",
+                "summary": "Connect (or re-authorise) the account in a marketplace; enqueue the sync.",
+                "parameters": [USER_ID_PARAM, country],
+                "requestBody": account_body,
+                "responses": {
+                    "200": json_response(
+                        ref("ConnectedAccount"), "Re-authorised: the account is active again."
+                    ),
+                    "201": json_response(ref("ConnectedAccount"), "Connected."),
+                    **errors(400, 401, 404, 413, 415),
+                },
+            },
+            "delete": {
+                "operationId": "disableUserAccount",
+                "summary": "Stop syncing the account: it becomes disabled.",
+                "parameters": [USER_ID_PARAM, country],
+                "responses": {
+                    "200": json_response(ref("SellerAccount"), "The disabled account."),
+                    **errors(400, 401, 404),
+                },
+            },
+        },
+    }
+    timestamp = {"type": "string", "format": "date-time", "nullable": True}
+    account_properties = {
+        "region": {"type": "string", "enum": ["na", "eu", "fe"]},
+        "country": {"type": "string"},
+        "marketplaceId": {"type": "string"},
+        "sellerId": {"type": "string", "nullable": True},
+        "status": {"type": "string", "enum": ["active", "auth_error", "disabled"]},
+        "lastSyncedAt": timestamp,
+        "lastError": {"type": "string", "nullable": True},
+    }
+    schemas = {
+        "UserRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": onboarding.MAX_EMAIL,
+                    "nullable": True,
+                },
+                "syncEnabled": {"type": "boolean"},
+            },
+        },
+        "User": {
+            "type": "object",
+            "required": ["userId", "email", "syncEnabled", "lastSyncedAt", "createdAt"],
+            "properties": {
+                "userId": {"type": "string"},
+                "email": {"type": "string", "nullable": True},
+                "syncEnabled": {"type": "boolean"},
+                "lastSyncedAt": timestamp,
+                "createdAt": timestamp,
+            },
+        },
+        "AccountRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["sellerId", "refreshToken"],
+            "properties": {
+                "sellerId": {"type": "string", "pattern": onboarding.SELLER_ID_PATTERN},
+                "refreshToken": {
+                    "type": "string",
+                    "pattern": onboarding.REFRESH_TOKEN_PATTERN,
+                    "writeOnly": True,
+                },
+            },
+        },
+        "SellerAccount": {
+            "type": "object",
+            "required": list(account_properties),
+            "properties": account_properties,
+        },
+        "ConnectedAccount": {
+            "type": "object",
+            "required": [*account_properties, "syncJobId"],
+            "properties": {**account_properties, "syncJobId": {"type": "string", "nullable": True}},
+        },
+        "AccountList": {
+            "type": "object",
+            "required": ["accounts"],
+            "properties": {"accounts": {"type": "array", "items": ref("SellerAccount")}},
+        },
+    }
+    return paths, schemas
