@@ -8,6 +8,7 @@ store. Indexes are the release step's business (``models.migrate``), not every c
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import mongoengine
 
@@ -15,11 +16,12 @@ _lock = threading.Lock()
 _connected_to: str | None = None
 
 
-def connect(uri: str) -> None:
+def connect(uri: str, **client_options: Any) -> None:
     """Connect the default MongoEngine alias to ``uri`` once per process.
 
     Calling it again with the same URI does nothing; with another URI it raises, since documents of
-    one process never straddle two stores.
+    one process never straddle two stores. ``client_options`` go to pymongo's MongoClient (the tests
+    pass ``event_listeners`` to see the commands that the code sends).
     """
     global _connected_to
     if not uri:
@@ -30,7 +32,7 @@ def connect(uri: str) -> None:
         if _connected_to is not None:
             raise RuntimeError("this process is already connected to another MongoDB")
         # tz_aware: every datetime we read back is UTC-aware, as every datetime we write is.
-        mongoengine.connect(host=uri, tz_aware=True, uuidRepresentation="standard")
+        mongoengine.connect(host=uri, tz_aware=True, uuidRepresentation="standard", **client_options)
         _connected_to = uri
 
 
