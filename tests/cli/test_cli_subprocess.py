@@ -1,0 +1,129 @@
+"""The installed ``sellersync`` script, run as an operator runs it: a process of its own, on the
+environment of the test's Redis, document server and sandbox (the README's walk-through)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from services.demo import sandbox_token
+from services.settings import Settings
+from tests.cli.test_cli_doctor import closed_port
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = Path(sys.executable).parent / "sellersync"
+TOKEN = sandbox_token("acme-us")
+
+
+def environment(settings: Settings, **overrides: str) -> dict[str, str]:
+    """The settings as the environment variables that Settings.from_env reads back."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    for field in dataclasses.fields(Settings):
+        value = getattr(settings, field.name)
+        if value is None or value == ():
+            continue
+        env[field.name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return {**env, **overrides}
+
+
+@pytest.fixture
+def operator(settings, tmp_path):
+    """``operator("users", "add", "u1")``: the script's CompletedProcess (cwd without a .env)."""
+    if not settings.mongodb_uri:
+        pytest.skip("MONGODB_URI is empty: the script needs the test's document server")
+    if not SCRIPT.exists():
+        pytest.fail(f"{SCRIPT} is missing: pip install -e '.[dev]' installs the console script")
+
+    def run(*argv: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(SCRIPT), *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=environment(settings, **env),
+        )
+
+    return run
+
+
+def test_an_operator_onboards_a_seller_and_sees_its_first_sync_with_the_script(
+    operator, worker, settings, redis_client
+):
+    # Given a worker running (in this process, on the same Redis and store)
+    # When the operator adds a user and connects a sandbox seller, the token piped on stdin
+    added = operator("users", "add", "op-1", "--email", "op-1@example.com")
+    connected = operator("accounts", "add", "op-1", "US", "--seller-id", "acme-us", stdin=TOKEN + "\n")
+    # Then both succeed, and the token is echoed nowhere
+    assert (added.returncode, connected.returncode) == (0, 0), (added.stderr, connected.stderr)
+    assert "Added user op-1" in added.stdout
+    assert "Connected account na/US of user op-1" in connected.stdout
+    assert TOKEN not in connected.stdout + connected.stderr
+    # And `status --user` shows the first sync completed
+    deadline = time.monotonic() + 60
+    while True:
+        status = operator("status", "--user", "op-1", "--json")
+        assert status.returncode == 0, status.stderr
+        latest = json.loads(status.stdout)["latest"]
+        if latest and latest["status"] == "completed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert latest["status"] == "completed", latest
+    assert "completed" in operator("status", "--user", "op-1").stdout
+    # And capacity measured that job
+    capacity = operator("capacity", "--json")
+    assert capacity.returncode == 0, capacity.stderr
+    assert json.loads(capacity.stdout)["measured"]["jobs"] == 1
+    # And, once a scheduler has ticked, the doctor finds nothing wrong
+    from cron.scheduler import SyncScheduler
+    from services.jobs import get_producer
+
+    scheduler = SyncScheduler(settings, get_producer(), redis_client)
+    scheduler.tick()
+    try:
+        doctor = operator("doctor")
+    finally:
+        scheduler.close(timeout=5)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "All 10 checks passed." in doctor.stdout
+
+
+def test_the_script_reports_an_unreachable_redis_and_exits_1(operator):
+    ran = operator("doctor", REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
+    assert ran.returncode == 1
+    assert "FAIL  redis: cannot reach Redis at 127.0.0.1:" in ran.stdout
+
+
+def test_the_script_refuses_bad_arguments_and_settings_with_one_line_and_exit_2(operator):
+    bad_args = operator("enqueue", "--bogus")
+    bad_setting = operator("users", "list", WORKER_CONCURRENCY="many")
+    unknown = operator("status", "--user", "ghost")
+    assert bad_args.returncode == 2 and len(bad_args.stderr.splitlines()) == 1
+    assert bad_setting.returncode == 2
+    assert (
+        bad_setting.stderr.startswith("sellersync: WORKER_CONCURRENCY:")
+        and len(bad_setting.stderr.splitlines()) == 1
+    )
+    assert unknown.returncode == 1 and unknown.stderr == "sellersync: no user with id 'ghost'\n"
+
+
+def test_python_dash_m_cli_is_the_same_command(tmp_path):
+    ran = subprocess.run(
+        [sys.executable, "-m", "cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "capacity" in ran.stdout and "doctor" in ran.stdout
