@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -91,6 +92,24 @@ class _LockedTTLCache(TTLCache):
 lwa_module.cache = _LockedTTLCache(maxsize=100_000, ttl=3000)
 
 API_CLASSES = {"orders": Orders, "sales": Sales, "inventories": Inventories}
+
+_tls_lock = threading.Lock()
+_tls_context: ssl.SSLContext | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context for SP-API and LWA, with httpx's default verification.
+
+    Each library client builds two httpx clients (its API and its LWA token client), and each httpx
+    client built with ``verify=True`` loads the CA bundle again: about 45 ms of CPU apiece, so ~0.25 s
+    of a worker's CPU for every account synced, more than the rest of the job. A context is safe to
+    share between threads and connections, so it is built once.
+    """
+    global _tls_context
+    with _tls_lock:
+        if _tls_context is None:
+            _tls_context = httpx.create_ssl_context()
+        return _tls_context
 
 
 class MalformedResponse(PermanentSpApiError):
@@ -182,6 +201,7 @@ class AccountClients:
                 marketplace=self.marketplace,
                 credentials=credentials,
                 timeout=settings.sp_api_timeout_seconds,
+                verify=tls_context(),
                 auth_token_client_class=_auth_class(settings.sp_api_lwa_endpoint),
             )
             if settings.sp_api_endpoint:
