@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -127,3 +128,40 @@ def test_python_dash_m_cli_is_the_same_command(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert "capacity" in ran.stdout and "doctor" in ran.stdout
+
+
+def test_sellersync_dev_runs_the_dev_system_until_ctrl_c(tmp_path):
+    # Given no servers configured (dev mode embeds its own) and no demo users to sync
+    from embedded.ports import free_port
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PORT": str(free_port()),
+        "DEMO_USERS": "0",
+    }
+    # When `sellersync dev` starts, then gets Ctrl-C once it runs
+    process = subprocess.Popen(
+        [str(SCRIPT), "dev"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    seen = []
+    try:
+        deadline = time.monotonic() + 90
+        for line in process.stdout:
+            seen.append(line)
+            if "Running until Ctrl-C." in line or time.monotonic() > deadline:
+                break
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # Then it served the dashboard and stopped cleanly
+    output = "".join(seen)
+    assert "Dashboard: http://127.0.0.1:" in output, output
+    assert code == 0, output
