@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import make_server
-from services.errors import SettingsError
-from services.settings import get_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,10 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.time_scale is None:
+        # The sandbox stands in for Amazon and shares nothing with sellersync, settings included.
+        raw = os.environ.get("SANDBOX_TIME_SCALE", "").strip() or "1"
         try:
-            args.time_scale = get_settings().sandbox_time_scale or 1.0
-        except SettingsError as exc:
-            parser.error(str(exc))
+            args.time_scale = _positive(raw)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"SANDBOX_TIME_SCALE: {exc}")
     return args
 
 

@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 
-from embedded import wsgi as background_server
+from embedded import wsgi as wsgi_server
 from embedded.wsgi import BackgroundServer, QuietHandler, ThreadedWSGIServer
 from sandbox.app import SandboxApp, create_app
 from sandbox.config import SandboxConfig
@@ -61,7 +61,7 @@ class RunningSandbox(BackgroundServer):
 
 
 def make_server(host: str, port: int, app: SandboxApp) -> ThreadedWSGIServer:
-    return background_server.make_server(droppable(app), host, port, _Handler)
+    return wsgi_server.make_server(droppable(app), host, port, _Handler)
 
 
 def start_sandbox(
@@ -70,5 +70,5 @@ def start_sandbox(
     """Serve a fresh sandbox on ``host:port`` (0 = any free port) and return at once."""
     app = create_app(config)
     server = make_server(host, port, app)
-    thread = background_server.start_thread(server, "sandbox-server", poll_interval=0.05)
+    thread = wsgi_server.start_thread(server, "sandbox-server", poll_interval=0.05)
     return RunningSandbox(server, thread, app)
