@@ -24,7 +24,8 @@ from web.health import Health, Ready, mongodb_check, redis_check
 from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
 from web.openapi import BASE, OpenApi
-from web.validation import KnownParams
+from web.security import BodyLimit, SecurityHeaders
+from web.validation import KnownParams, NoOperators
 
 
 def create_app(
@@ -45,7 +46,16 @@ def create_app(
     )
     checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
 
-    app = falcon.App(middleware=[BearerAuth(settings.api_tokens), KnownParams()])
+    # Outermost first: headers on every response, the body cap before anything reads a body, then
+    # auth before any validation (an anonymous caller learns nothing about parameters).
+    middleware = [
+        SecurityHeaders(),
+        BodyLimit(),
+        BearerAuth(settings.api_tokens),
+        NoOperators(),
+        KnownParams(),
+    ]
+    app = falcon.App(middleware=middleware)
     app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
     app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
     app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))

@@ -1,7 +1,10 @@
 """Request values checked before they reach a query: a malformed one is a 400 naming the parameter.
 
 Only strings of a known shape and bounded integers pass, so nothing a client sends can become a
-MongoDB operator (a dict or list in place of an id) or an unbounded scan.
+MongoDB operator (a dict or list in place of an id) or an unbounded scan. Two middleware refuse what
+no route accepts, before any resource sees it: a query parameter the route does not declare
+(:class:`KnownParams`), and anything shaped like a MongoDB operator (:class:`NoOperators`): a
+``status[$ne]=x`` query parameter, or a ``{"$ne": ...}`` key anywhere in a JSON body.
 """
 
 from __future__ import annotations
@@ -52,15 +55,67 @@ def status(req: falcon.Request) -> str | None:
 
 
 def sync_body(body: Any) -> list[str]:
-    """``{"userIds": [...]}``: 1-1000 user ids, strings only; duplicates are dropped, order kept."""
+    """``{"userIds": [...]}``: 1-1000 user ids, strings only; duplicates are dropped, order kept.
+
+    Any other field is refused by name, as the document says (``additionalProperties: false``): a
+    typo must not pass silently.
+    """
     if not isinstance(body, dict) or "userIds" not in body:
         raise falcon.HTTPMissingParam("userIds")
+    for name in body:
+        if name != "userIds":
+            raise falcon.HTTPInvalidParam("Unknown field; expected userIds.", str(name)[:64])
     ids = body["userIds"]
     if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_SYNC_USERS:
         raise falcon.HTTPInvalidParam(f"A list of 1 to {MAX_SYNC_USERS} user ids is expected.", "userIds")
     for index, value in enumerate(ids):
         user_id(value, f"userIds[{index}]")
     return list(dict.fromkeys(ids))
+
+
+def operator_in(value: Any, field: str = "") -> tuple[str, str] | None:
+    """The first ``(field, key)`` of ``value`` whose key starts with ``$``, depth first; else None.
+
+    ``field`` is where the key sits (``userIds``, ``userIds[2]``), or the key itself at the top level.
+    """
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(name, str) and name.startswith("$"):
+                return (field or name, name)
+            found = operator_in(item, f"{field}.{name}" if field else str(name))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = operator_in(item, f"{field}[{index}]")
+            if found:
+                return found
+    return None
+
+
+class NoOperators:
+    """Middleware: a query parameter named like ``status[$ne]`` or ``$where``, or a JSON body with a
+    ``$`` key at any depth, is a 400 naming the parameter or field (nothing reaches a resource).
+
+    Parameters are plain ``name=value`` pairs in this API, so brackets and ``$`` in a name only ever
+    mean an attempt at a MongoDB operator (the ``qs`` convention some frameworks turn into objects).
+    """
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        if resource is None:
+            return
+        for name in req.params:
+            if any(mark in name for mark in "$[]"):
+                raise falcon.HTTPInvalidParam(
+                    "Query parameters are plain name=value pairs; '$' and brackets are refused.", name
+                )
+        if req.content_length and (req.content_type or "").startswith(falcon.MEDIA_JSON):
+            found = operator_in(req.get_media())
+            if found:
+                field, operator = found
+                raise falcon.HTTPInvalidParam(
+                    f"Values are plain JSON; the key {operator!r} would be a MongoDB operator.", field
+                )
 
 
 class KnownParams:
