@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import IO, NoReturn
 
@@ -50,6 +51,11 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="sellersync", description="Operate sellersync: users, accounts, jobs, capacity."
     )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read settings from FILE as well as the environment (which wins); default: ./.env",
+    )
     common = ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON instead of a table")
     commands = parser.add_subparsers(
@@ -76,9 +82,7 @@ def main(
         return int(exit_.code or 0)
     try:
         if settings is None:
-            from services.settings import get_settings
-
-            settings = get_settings()
+            settings = _settings(args.env_file)
         ctx = Context(settings, out=out, err=err, stdin=stdin or sys.stdin, json=getattr(args, "json", False))
         return args.run(ctx, args)
     except (InvalidInputError, SettingsError) as exc:
@@ -97,6 +101,18 @@ def main(
         )
     except KeyboardInterrupt:
         return 130
+
+
+def _settings(env_file: str | None) -> Settings:
+    """The process's settings; with ``--env-file``, read from that file under the environment."""
+    from services.settings import configure, get_settings
+
+    if env_file is None:
+        return get_settings()
+    if not os.path.isfile(env_file):
+        raise InvalidInputError("--env-file", f"no such file: {env_file}")
+    # Installed for the whole process: the broker (built when actors is imported) reads them too.
+    return configure(Settings.from_env(dotenv_path=env_file))
 
 
 def _fail(err: IO[str], message: str, code: int) -> int:

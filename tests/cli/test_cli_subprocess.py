@@ -3,7 +3,6 @@ environment of the test's Redis, document server and sandbox (the README's walk-
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -24,15 +23,10 @@ SCRIPT = Path(sys.executable).parent / "sellersync"
 TOKEN = sandbox_token("acme-us")
 
 
-def environment(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The settings as the environment variables that Settings.from_env reads back."""
+def environment(settings: Settings | None, **overrides: str) -> dict[str, str]:
+    """A bare environment (PATH, HOME) with the settings' variables, as Settings.from_env reads them."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
-    for field in dataclasses.fields(Settings):
-        value = getattr(settings, field.name)
-        if value is None or value == ():
-            continue
-        env[field.name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
-    return {**env, **overrides}
+    return {**env, **(settings.to_env() if settings else {}), **overrides}
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def operator(settings, tmp_path):
     if not SCRIPT.exists():
         pytest.fail(f"{SCRIPT} is missing: pip install -e '.[dev]' installs the console script")
 
-    def run(*argv: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+    def run(*argv: str, stdin: str = "", bare: bool = False, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(SCRIPT), *argv],
             input=stdin,
@@ -51,7 +45,7 @@ def operator(settings, tmp_path):
             text=True,
             timeout=60,
             cwd=tmp_path,
-            env=environment(settings, **env),
+            env=environment(None if bare else settings, **env),
         )
 
     return run
@@ -165,3 +159,19 @@ def test_sellersync_dev_runs_the_dev_system_until_ctrl_c(tmp_path):
     output = "".join(seen)
     assert "Dashboard: http://127.0.0.1:" in output, output
     assert code == 0, output
+
+
+def test_env_file_gives_the_settings_of_another_environment(operator, settings, tmp_path, make_user):
+    # Given a file with the deployment's settings, and a shell whose environment has none of them
+    make_user("u1", [("US", "acme-us")])
+    env_file = tmp_path / "deployment.env"
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in settings.to_env().items()))
+    # When the command reads its settings from the file
+    listed = operator("--env-file", str(env_file), "users", "list", "--json", bare=True)
+    without = operator("users", "list", bare=True)
+    missing = operator("--env-file", str(tmp_path / "nope.env"), "users", "list", bare=True)
+    # Then it reaches the deployment's store; without the file it says which setting is missing
+    assert listed.returncode == 0, listed.stderr
+    assert [u["userId"] for u in json.loads(listed.stdout)["users"]] == ["u1"]
+    assert without.returncode == 2 and without.stderr.startswith("sellersync: MONGODB_URI")
+    assert missing.returncode == 2 and "--env-file: no such file" in missing.stderr
