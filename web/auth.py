@@ -5,6 +5,13 @@ the OpenAPI document and the dashboard page, which carry no job data). Static fi
 and are open too. Tokens are compared in constant time, each against every configured token, so the
 time taken says nothing about which token or how much of it matched. With no token configured every
 protected route answers 401: the API refuses rather than runs open.
+
+The accepted form is ``Authorization: Bearer <token>``. The scheme name is matched case-insensitively
+(``bearer``, ``BEARER``), as RFC 7235 section 2.1 says of every auth-scheme and as RFC 6750's bearer
+clients may send it; the token itself is compared exactly. Anything else is a 401 with a
+``WWW-Authenticate: Bearer`` challenge: no header, an empty token, another scheme (``Basic``,
+``Token``), or a token with no scheme. A token is only ever read from this header, never from the
+URL (RFC 6750 section 2.3 allows ``?access_token=``, and it leaks into logs and browser history).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 
+from tests.security.snapshot import store_snapshot
 from tests.web.factory import TOKEN
 from web.openapi import build_document
 
@@ -51,25 +52,6 @@ def test_the_document_names_every_route_of_the_app(app):
     # Then every route is documented; only the no-slash redirect to the dashboard is left out
     assert served - documented == {BASE}
     assert documented <= served
-
-
-def store_snapshot(redis_client, namespace: str) -> tuple:
-    """Every document of every collection (one round trip) and every Redis key of the namespace."""
-    from models import JobStatus
-
-    database = JobStatus._get_collection().database
-    first, *others = sorted(database.list_collection_names())
-
-    def tagged(name: str) -> list[dict]:
-        return [{"$project": {"collection": {"$literal": name}, "document": "$$ROOT"}}]
-
-    union = [{"$unionWith": {"coll": name, "pipeline": tagged(name)}} for name in others]
-    documents = sorted(repr(d) for d in database[first].aggregate(tagged(first) + union))
-    keys = sorted(redis_client.scan_iter(match=f"{namespace}:*", count=1000))
-    pipe = redis_client.pipeline()
-    for name in keys:
-        pipe.dump(name)
-    return documents, list(zip(keys, pipe.execute(), strict=True))
 
 
 def body_fields(schema, components: dict) -> set[str]:
