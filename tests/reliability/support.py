@@ -1,0 +1,327 @@
+"""What the reliability scenarios share: sizes, sandbox sellers with fixed data, the real topology,
+the ledger of what became of each job, and the report row each scenario leaves.
+
+Sizes: every scenario runs in CI at a smoke size; ``RELIABILITY_FULL=1`` (``make reliability``) runs
+the issue's sizes. Both assert the same properties.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from embedded.processes import Supervisor
+from embedded.procfile import read_procfile
+from models import JobStatus
+from tests.support import settings_env
+
+#: Set (to 1) by ``make reliability``: run the issue's full sizes.
+FULL = os.environ.get("RELIABILITY_FULL") == "1"
+#: Where each scenario appends its report row (JSON lines); unset: rows are not kept.
+REPORT_PATH = os.environ.get("RELIABILITY_REPORT")
+
+#: Countries of a user's accounts, in order: a user with k accounts has the first k.
+COUNTRIES = ("US", "DE", "GB")
+CURRENCIES = {"US": "USD", "DE": "EUR", "GB": "GBP"}
+MARKETPLACES = {"US": "ATVPDKIKX0DER", "DE": "A1PA6795UKMFR9", "GB": "A1F83G8C2ARO7P"}
+
+#: Worker settings of every scenario: a dead worker's messages are redelivered within seconds.
+FAST_REDELIVERY = {
+    "BROKER_HEARTBEAT_TIMEOUT_MS": "4000",
+    "BROKER_MAINTENANCE_CHANCE": "1000000",
+}
+
+
+def size(ci: int, full: int) -> int:
+    return full if FULL else ci
+
+
+def seller_name(user_id: str, country: str) -> str:
+    return f"{user_id}-{country.lower()}"
+
+
+def fixed_seller_data(seller: str, country: str, today: datetime) -> dict:
+    """A few orders and stock that never change with the clock: two runs minutes apart store the same."""
+    rng = random.Random(seller)
+    digest = zlib.crc32(seller.encode())
+    currency = CURRENCIES[country]
+    orders = []
+    for number in range(rng.randint(3, 8)):
+        days_ago = rng.randint(1, 25)
+        purchased = (today - timedelta(days=days_ago)).replace(hour=12, minute=0, second=0, microsecond=0)
+        stamp = purchased.strftime("%Y-%m-%dT%H:%M:%SZ")
+        sku = f"SKU-{rng.randint(1, 3)}"
+        quantity = rng.randint(1, 3)
+        total = f"{rng.randint(5, 200)}.{rng.randint(0, 99):02d}"
+        status = rng.choice(["Shipped", "Shipped", "Shipped", "Canceled"])
+        orders.append(
+            {
+                "AmazonOrderId": f"{digest // 10**7 % 1000:03d}-{digest % 10**7:07d}-{number:07d}",
+                "PurchaseDate": stamp,
+                "LastUpdateDate": stamp,
+                "OrderStatus": status,
+                "OrderTotal": {"CurrencyCode": currency, "Amount": total},
+                "MarketplaceId": MARKETPLACES[country],
+                "NumberOfItemsShipped": quantity if status == "Shipped" else 0,
+                "NumberOfItemsUnshipped": 0,
+                "OrderItems": [
+                    {
+                        "ASIN": f"B000{sku}",
+                        "OrderItemId": f"{number}0001",
+                        "SellerSKU": sku,
+                        "QuantityOrdered": quantity,
+                        "QuantityShipped": quantity if status == "Shipped" else 0,
+                        "ItemPrice": {"CurrencyCode": currency, "Amount": total},
+                    }
+                ],
+            }
+        )
+    inventory = [
+        {
+            "asin": f"B000SKU-{n}",
+            "fnSku": f"XSKU-{n}",
+            "sellerSku": f"SKU-{n}",
+            "condition": "NewItem",
+            "productName": f"SKU-{n}",
+            "lastUpdatedTime": "2024-01-01T00:00:00Z",
+            "totalQuantity": rng.randint(0, 40),
+            "inventoryDetails": {"fulfillableQuantity": rng.randint(0, 40)},
+        }
+        for n in range(1, 4)
+    ]
+    return {"orders": orders, "inventory": inventory}
+
+
+def make_users(make_user, sandbox, count: int, *, prefix: str = "r", latency_ms: int | dict = 0) -> list[str]:
+    """``count`` users with 1-3 accounts each, on sellers with fixed data (and ``latency_ms`` a call)."""
+    today = datetime.now(UTC)
+    user_ids = []
+    for index in range(count):
+        user_id = f"{prefix}{index:04d}"
+        countries = COUNTRIES[: 1 + index % len(COUNTRIES)]
+        for country in countries:
+            seller = seller_name(user_id, country)
+            sandbox.state.set_data(seller, fixed_seller_data(seller, country, today))
+            if latency_ms:
+                sandbox.state.set_faults(seller, [{"latencyMs": latency_ms}])
+        make_user(user_id, [(country, seller_name(user_id, country)) for country in countries])
+        user_ids.append(user_id)
+    return user_ids
+
+
+# -- the topology -------------------------------------------------------------------------------------
+def worker_command(processes: int = 1, threads: int = 3, shutdown_timeout_ms: int | None = None) -> str:
+    command = read_procfile()["worker"]
+    command = command.replace("${WORKER_PROCESSES:-1}", str(processes))
+    command = command.replace("${WORKER_CONCURRENCY:-3}", str(threads))
+    if shutdown_timeout_ms is not None:
+        command += f" --worker-shutdown-timeout {shutdown_timeout_ms}"
+    return command
+
+
+def start_topology(settings, log_path: Path, **env: str) -> Supervisor:
+    """A Supervisor over the test's Redis, store and sandbox; its output goes to ``log_path``."""
+    out = log_path.open("a")
+    return Supervisor(settings_env(settings, **{**FAST_REDELIVERY, **env}), out=out)
+
+
+def children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as dead)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def kill(pid: int, signum: int = signal.SIGKILL) -> bool:
+    try:
+        os.kill(pid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+# -- the ledger ---------------------------------------------------------------------------------------
+@dataclass
+class Ledger:
+    """What became of a set of jobs: counts by status, and the jobs that ran more than once."""
+
+    jobs_in: int
+    by_status: Counter
+    attempts: dict[str, int]
+    users: dict[str, str]
+    #: Jobs whose completion was logged more than once.
+    duplicated: list[str] = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return self.by_status.get("completed", 0)
+
+    def extra_attempts_by_user(self) -> dict[str, int]:
+        """Per user, the attempts beyond the first of its jobs (each one an interrupted attempt)."""
+        extra: Counter = Counter()
+        for job_id, attempts in self.attempts.items():
+            extra[self.users[job_id]] += max(0, attempts - 1)
+        return dict(extra)
+
+    @property
+    def lost(self) -> int:
+        """Jobs that did not finish (still queued, running or retrying, or with no record at all)."""
+        finished = sum(self.by_status.get(s, 0) for s in ("completed", "failed", "cancelled"))
+        return self.jobs_in - finished
+
+
+def ledger(job_ids: Iterable[str], log_text: str = "") -> Ledger:
+    job_ids = list(job_ids)
+    records = {
+        r.job_id: r
+        for r in JobStatus.objects(job_id__in=job_ids).only("job_id", "user_id", "status", "attempts")
+    }
+    by_status = Counter(records[j].status if j in records else "missing" for j in job_ids)
+    completions = Counter()
+    for line in log_text.splitlines():
+        if " completed." in line and "Job " in line:
+            completions[line.split("Job ", 1)[1].split(" ", 1)[0]] += 1
+    duplicated = sorted(j for j in job_ids if completions[j] > 1)
+    attempts = {j: records[j].attempts for j in records}
+    users = {j: records[j].user_id for j in records}
+    return Ledger(len(job_ids), by_status, attempts, users, duplicated)
+
+
+def all_finished(job_ids: list[str]) -> bool:
+    return JobStatus.objects(job_id__in=job_ids, status__in=("queued", "running", "retrying")).count() == 0
+
+
+# -- the report ---------------------------------------------------------------------------------------
+@dataclass
+class ReportRow:
+    scenario: str
+    done: str
+    jobs_in: int
+    completed: int
+    lost: int
+    duplicated: int
+    recovery_seconds: float | None
+    notes: str = ""
+
+
+def report(row: ReportRow) -> None:
+    """Append the scenario's row for ``make reliability`` (a no-op without RELIABILITY_REPORT)."""
+    print(f"\nRELIABILITY {json.dumps(asdict(row))}")
+    if REPORT_PATH:
+        with open(REPORT_PATH, "a") as out:
+            out.write(json.dumps(asdict(row)) + "\n")
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def seconds(self) -> float:
+        return round(time.monotonic() - self.started, 1)
+
+
+# -- the sandbox's counters ---------------------------------------------------------------------------
+def refetched_accounts(
+    sandbox, user_ids: Iterable[str], jobs_per_user: int | dict[str, int], killed_attempts: dict[str, int]
+):
+    """Accounts fetched more often than their users' jobs and killed attempts explain.
+
+    A job fetches each of its user's accounts once: one getOrders page of fixed data, and the fetch
+    forgets its progress once the account's data is stored, so fetching a completed account again
+    calls getOrders again. An attempt killed mid-account may repeat that one account's getOrders
+    (killed after the page was served, before it was recorded), so a user's accounts may show at most
+    ``killed_attempts[user]`` extra calls in all. Returns ``{user_id: [(seller, served), ...]}`` of
+    the users beyond that, or with an account never fetched.
+    """
+    from models import SellerAccount
+
+    stats = sandbox.state.get_stats()
+    sellers: dict[str, list[str]] = {}
+    for account in SellerAccount.objects(user_id__in=list(user_ids)).only("user_id", "seller_id"):
+        sellers.setdefault(account.user_id, []).append(account.seller_id)
+    offenders = {}
+    for user_id, names in sellers.items():
+        jobs = jobs_per_user if isinstance(jobs_per_user, int) else jobs_per_user.get(user_id, 0)
+        served = {name: stats.get(name, {}).get("getOrders", {}).get("served", 0) for name in names}
+        extra = sum(max(0, n - jobs) for n in served.values())
+        if extra > killed_attempts.get(user_id, 0) or any(n < jobs for n in served.values()):
+            offenders[user_id] = sorted(served.items())
+    return offenders
+
+
+# -- content ------------------------------------------------------------------------------------------
+#: Fields that say *when* something was stored, not *what*: left out when two runs are compared.
+WHEN_FIELDS = {
+    "_id",
+    "computed_at",
+    "computedAt",
+    "synced_at",
+    "units_30d_at",
+    "last_synced_at",
+    "updated_at",
+}
+
+
+def stored_content(settings, redis_client) -> dict[str, list]:
+    """Orders, metrics, inventory, analyses and the analysis cache, as sorted plain data."""
+    from models import Analysis, InventoryItem, Order, SalesMetric
+
+    def rows(document) -> list:
+        found = document._get_collection().find({}, {name: 0 for name in WHEN_FIELDS})
+        return sorted(json.dumps(row, sort_keys=True, default=str) for row in found)
+
+    cache = []
+    for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:cache:*", count=1000):
+        value = json.loads(redis_client.get(name))
+        value = {k: v for k, v in value.items() if k not in WHEN_FIELDS} if isinstance(value, dict) else value
+        cache.append(json.dumps([name.decode(), value], sort_keys=True, default=str))
+    return {
+        "orders": rows(Order),
+        "sales_metrics": rows(SalesMetric),
+        "inventory": rows(InventoryItem),
+        "analyses": rows(Analysis),
+        "cache": sorted(cache),
+    }
+
+
+def forget_synced_data(settings, redis_client) -> None:
+    """Back to before the first sync: no data, no jobs, no watermarks (users and accounts stay)."""
+    from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount, User
+
+    for document in (Order, SalesMetric, InventoryItem, Analysis, JobStatus):
+        document._get_collection().delete_many({})
+    SellerAccount._get_collection().update_many(
+        {}, {"$unset": {"last_synced_at": "", "orders_cursor": "", "last_error": ""}}
+    )
+    User._get_collection().update_many({}, {"$unset": {"last_synced_at": ""}})
+    for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000):
+        if any(part in name for part in (b":cache:", b":job:", b":active:", b":quota:")):
+            redis_client.delete(name)
