@@ -40,7 +40,11 @@ def redis_server_binary() -> str:
 class EmbeddedRedis:
     url: str
     process: subprocess.Popen
-    directory: tempfile.TemporaryDirectory
+    #: The throwaway working folder, removed by ``stop()``; None when a storage folder was given.
+    directory: tempfile.TemporaryDirectory | None
+    port: int = 0
+    #: The folder of the append-only file (kept across restarts), or None.
+    storage_path: str | None = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -50,7 +54,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.directory.cleanup()
+        if self.directory is not None:
+            self.directory.cleanup()
 
     def __enter__(self) -> EmbeddedRedis:
         return self
@@ -59,18 +64,29 @@ class EmbeddedRedis:
         self.stop()
 
 
-def start_embedded_redis(port: int | None = None, *, timeout: float = 10.0) -> EmbeddedRedis:
-    """Start a throwaway redis-server on 127.0.0.1 (a free port unless given) and wait until it answers."""
+def start_embedded_redis(
+    port: int | None = None, *, timeout: float = 10.0, storage_path: str | None = None
+) -> EmbeddedRedis:
+    """Start a redis-server on 127.0.0.1 (a free port unless given) and wait until it answers.
+
+    Without ``storage_path`` it is throwaway (no persistence). With a folder, it keeps an append-only
+    file there (fsync every second) and loads it again when started on the same folder: a restart
+    keeps what was written (the reliability tests stop and restart it on the same port).
+    """
     port = port or free_port()
-    directory = tempfile.TemporaryDirectory(prefix="sellersync-redis-")
+    directory = None if storage_path else tempfile.TemporaryDirectory(prefix="sellersync-redis-")
+    folder = storage_path or directory.name  # type: ignore[union-attr]
+    persistence = (
+        ["--appendonly", "yes", "--appendfsync", "everysec"] if storage_path else ["--appendonly", "no"]
+    )
     process = subprocess.Popen(
         [
             redis_server_binary(),
             "--port", str(port),
             "--bind", "127.0.0.1",
             "--save", "",
-            "--appendonly", "no",
-            "--dir", directory.name,
+            *persistence,
+            "--dir", folder,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -88,9 +104,10 @@ def start_embedded_redis(port: int | None = None, *, timeout: float = 10.0) -> E
         except redis.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                directory.cleanup()
+                if directory is not None:
+                    directory.cleanup()
                 raise RuntimeError(f"redis-server did not start on port {port}") from None
             time.sleep(0.05)
         finally:
             client.close()
-    return EmbeddedRedis(url=url, process=process, directory=directory)
+    return EmbeddedRedis(url=url, process=process, directory=directory, port=port, storage_path=storage_path)
