@@ -39,7 +39,7 @@ def capacity_cmd(ctx: Context, args: argparse.Namespace) -> int:
         as_json(data, ctx.out)
         return 0
     m, plan, out = data["measured"], data["plan"], ctx.out
-    out.write(f"Measured over the last {data['windowHours']:.0f} h: {m['jobs']} finished jobs.\n")
+    out.write(f"Measured over the last {data['windowHours']:.0f} h: {plural(m['jobs'], 'finished job')}.\n")
     if plan is None:
         out.write("No finished job to measure yet: run a sync (sellersync enqueue USER), then ask again.\n")
     else:
@@ -63,7 +63,7 @@ def capacity_cmd(ctx: Context, args: argparse.Namespace) -> int:
         out.write("".join(f"  {line}\n" for line in plan["arithmetic"]))
         out.write(
             f"Needed: {plan['processes']} worker process(es) × {plan['threads_per_process']} threads "
-            f"(WORKER_PROCESSES × WORKER_CONCURRENCY, {plan['threads']} threads in all).\n"
+            f"(WORKER_PROCESSES × WORKER_CONCURRENCY, {plural(plan['threads'], 'thread')} in all).\n"
         )
         if data["liveWorkerProcesses"] is not None:
             out.write(f"Alive now: {data['liveWorkerProcesses']} worker process(es).\n")
@@ -75,6 +75,10 @@ def capacity_cmd(ctx: Context, args: argparse.Namespace) -> int:
     out.write("\nWhat limits one user's job (per-seller SP-API quotas, which no number of workers raises):\n")
     out.write("".join(f"  {line}\n" for line in data["perUserLimits"]))
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def doctor_cmd(ctx: Context, args: argparse.Namespace) -> int:
@@ -97,10 +101,12 @@ def doctor_cmd(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out.write(f"{check.status.upper():4}  {check.name}: {check.detail}\n")
             if check.fix and check.status != "ok":
                 ctx.out.write(f"      fix: {check.fix}\n")
+        warned = [c.name for c in checks if c.status == "warn"]
+        note = f" ({plural(len(warned), 'warning')}: {', '.join(warned)})" if warned else ""
         ctx.out.write(
-            f"\n{len(failed)} of {len(checks)} checks failed: {', '.join(c.name for c in failed)}.\n"
+            f"\n{len(failed)} of {len(checks)} checks failed: {', '.join(c.name for c in failed)}.{note}\n"
             if failed
-            else f"\nAll {len(checks)} checks passed.\n"
+            else f"\nAll {len(checks)} checks passed{note}.\n"
         )
     return 1 if failed else 0
 

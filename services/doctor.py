@@ -268,7 +268,7 @@ class Doctor:
                 f"no worker process announced itself in the last {STALE_AFTER:.0f} s",
                 "start workers: dramatiq actors --processes N --threads M (Procfile worker:)",
             )
-        return ok("workers", f"{alive} worker process(es) alive")
+        return ok("workers", f"{alive} worker process{'' if alive == 1 else 'es'} alive")
 
     def check_scheduler(self) -> Check:
         from services.scheduler_state import last_tick, lease_holder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from services.demo import sandbox_token
 from services.settings import Settings
@@ -124,41 +126,75 @@ def test_python_dash_m_cli_is_the_same_command(tmp_path):
     assert "capacity" in ran.stdout and "doctor" in ran.stdout
 
 
-def test_sellersync_dev_runs_the_dev_system_until_ctrl_c(tmp_path):
-    # Given no servers configured (dev mode embeds its own) and no demo users to sync
+def test_the_operators_walk_through_on_sellersync_dev(tmp_path):
+    """docs/operators.md, step by step: dev mode in one shell, the command in another, no Python."""
     from embedded.ports import free_port
 
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "PORT": str(free_port()),
-        "DEMO_USERS": "0",
-    }
-    # When `sellersync dev` starts, then gets Ctrl-C once it runs
+    # Given a fresh folder whose .env holds only a FERNET_KEY, shared by dev mode and the command
+    (tmp_path / ".env").write_text(f"FERNET_KEY={Fernet.generate_key().decode()}\n")
+    bare = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    dev_env = {**bare, "PORT": str(free_port()), "DEMO_USERS": "0"}
+    # When `sellersync dev` runs and prints where its servers are
     process = subprocess.Popen(
         [str(SCRIPT), "dev"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
-        env=env,
+        env=dev_env,
     )
-    seen = []
+    seen: list[str] = []
     try:
         deadline = time.monotonic() + 90
         for line in process.stdout:
             seen.append(line)
             if "Running until Ctrl-C." in line or time.monotonic() > deadline:
                 break
+        printed = "".join(seen)
+        redis_url = re.search(r"redis-server at (redis://\S+)", printed)[1]
+        mongo_port = re.search(r"in memory\) at 127\.0\.0\.1:(\d+)", printed)[1]
+        sandbox = re.search(r"local sandbox at (http://\S+)", printed)[1]
+        token = re.search(r"API token: ([^)]+)\)", printed)[1]
+        env = {
+            **bare,
+            "REDIS_URL": redis_url,
+            "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_port}/sellersync?directConnection=true",
+            "SP_API_ENDPOINT": sandbox,
+            "SP_API_LWA_ENDPOINT": sandbox,
+            "API_TOKENS": token,
+        }
+
+        def sellersync(*argv: str, stdin: str = "") -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [str(SCRIPT), *argv],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp_path,
+                env=env,
+            )
+
+        # And the operator adds a user, connects a sandbox seller and waits for its first sync
+        added = sellersync("users", "add", "acme", "--email", "ops@acme.example")
+        connected = sellersync("accounts", "add", "acme", "US", "--seller-id", "acme-us", stdin=TOKEN + "\n")
+        deadline = time.monotonic() + 60
+        while "completed" not in (status := sellersync("status", "--user", "acme")).stdout:
+            assert time.monotonic() < deadline, status.stdout + status.stderr
+            time.sleep(0.5)
+        capacity = sellersync("capacity")
+        doctor = sellersync("doctor")
+    finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    # Then it served the dashboard and stopped cleanly
-    output = "".join(seen)
-    assert "Dashboard: http://127.0.0.1:" in output, output
-    assert code == 0, output
+    # Then every step succeeded on dev mode's own processes, and dev mode stopped cleanly
+    assert (added.returncode, connected.returncode) == (0, 0), added.stderr + connected.stderr
+    assert "Sync enqueued" in connected.stdout and TOKEN not in connected.stdout + connected.stderr
+    assert status.stdout.startswith("User acme: last synced 20")
+    assert capacity.returncode == 0 and "Measured over the last 24 h: 1 finished job." in capacity.stdout
+    assert doctor.returncode == 0, doctor.stdout
+    assert "OK    workers: 2 worker processes alive" in doctor.stdout
+    assert code == 0
 
 
 def test_env_file_gives_the_settings_of_another_environment(operator, settings, tmp_path, make_user):
