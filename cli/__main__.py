@@ -85,7 +85,11 @@ def main(
             settings = _settings(args.env_file)
         ctx = Context(settings, out=out, err=err, stdin=stdin or sys.stdin, json=getattr(args, "json", False))
         return args.run(ctx, args)
-    except (InvalidInputError, SettingsError) as exc:
+    except SettingsError as exc:
+        if args.run is operations.doctor_cmd:  # the doctor reports a malformed setting as a finding
+            return operations.report_bad_settings(out, exc)
+        return _fail(err, str(exc), EXIT_USAGE)
+    except InvalidInputError as exc:
         return _fail(err, str(exc), EXIT_USAGE)
     except FAILED as exc:
         return _fail(err, str(exc), EXIT_FAILED)

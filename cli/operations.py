@@ -111,6 +111,15 @@ def doctor_cmd(ctx: Context, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def report_bad_settings(out, error: Exception) -> int:
+    """What the doctor says when the settings cannot even be read: that one finding, and exit 1."""
+    out.write(
+        f"FAIL  settings: {error}\n      fix: correct it in the environment or .env (README, Settings)\n"
+    )
+    out.write("\nThe other checks need valid settings: not run.\n")
+    return 1
+
+
 def dev_cmd(ctx: Context, args: argparse.Namespace) -> int:
     from devmode.__main__ import main as dev_main
 

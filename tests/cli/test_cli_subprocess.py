@@ -100,6 +100,13 @@ def test_the_script_reports_an_unreachable_redis_and_exits_1(operator):
     assert "FAIL  redis: cannot reach Redis at 127.0.0.1:" in ran.stdout
 
 
+def test_the_doctor_reports_a_malformed_setting_by_name(operator):
+    ran = operator("doctor", FERNET_KEY="not-a-fernet-key")
+    assert ran.returncode == 1
+    assert ran.stdout.startswith("FAIL  settings: FERNET_KEY:")
+    assert "not-a-fernet-key" not in ran.stdout + ran.stderr
+
+
 def test_the_script_refuses_bad_arguments_and_settings_with_one_line_and_exit_2(operator):
     bad_args = operator("enqueue", "--bogus")
     bad_setting = operator("users", "list", WORKER_CONCURRENCY="many")
