@@ -180,3 +180,13 @@ def test_delete_disables_the_account(client, make_user):
         a["country"]: a["status"] for a in client.simulate_get(f"{USERS}/u1/accounts").json["accounts"]
     }
     assert statuses == {"DE": "disabled", "US": "active"}
+
+
+def test_connecting_an_account_of_a_user_with_sync_disabled_enqueues_nothing(client):
+    client.simulate_put(f"{USERS}/u1", json={"syncEnabled": False})
+    answer = client.simulate_put(
+        f"{USERS}/u1/accounts/JP", json={"sellerId": "acme-jp", "refreshToken": TOKEN_US}
+    )
+    assert answer.status_code == 201
+    assert answer.json["syncJobId"] is None and answer.json["region"] == "fe"
+    assert JobStatus.objects.count() == 0
