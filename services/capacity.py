@@ -87,12 +87,19 @@ def measure(*, now: datetime | None = None, window: timedelta = WINDOW) -> Measu
         "updated_at": {"$gte": since},
         "duration_ms": {"$ne": None},
     }
-    fields = {"duration_ms": 1, "attempts": 1, "accounts": 1, "quota_waits": 1, "_id": 0}
+    # Only four figures a job leave the server: a day of records at 10,000 users is 240,000 jobs.
+    project = {
+        "_id": 0,
+        "duration_ms": 1,
+        "attempts": 1,
+        "quota_waits": 1,
+        "accounts": {"$size": {"$ifNull": ["$accounts", []]}},
+    }
     durations, attempts, accounts, waited = [], [], [], 0
-    for record in JobStatus._get_collection().find(query, fields):
+    for record in JobStatus._get_collection().aggregate([{"$match": query}, {"$project": project}]):
         durations.append(record["duration_ms"] / 1000)
         attempts.append(max(1, record.get("attempts") or 1))
-        accounts.append(len(record.get("accounts") or []))
+        accounts.append(record["accounts"])
         waited += 1 if record.get("quota_waits") else 0
     enabled = User.objects(sync_enabled=True).count()
     n = len(durations)
