@@ -10,7 +10,8 @@ import pytest
 
 from models import JobStatus, Order, SellerAccount
 from services import jobs
-from services.settings import configure
+from services.quotas import QuotaBuckets
+from services.settings import configure, get_settings
 from tests.services.helpers import finished, first_sync_orders
 from tests.support import wait_for
 
@@ -26,12 +27,14 @@ def slow_quota(settings):
 
 
 def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending_retries(
-    broker, make_user, sandbox, settings, slow_quota
+    broker, make_user, sandbox, settings, slow_quota, redis_client
 ):
-    # Given a seller with 30 pages of orders (10 past the burst of 20, a few of which refill while the
-    # burst is stored) and a worker with a single thread
-    sandbox.state.set_profile("patient-us", {"orders": 3000, "skus": 5, "days": 29})
+    # Given a seller with 15 pages of orders whose getOrders burst is spent already (by another
+    # process of ours, say), so that every page waits for a token however fast pages are stored, and a
+    # worker with a single thread
+    sandbox.state.set_profile("patient-us", {"orders": 1500, "skus": 5, "days": 29})
     make_user("u-patient", [("US", "patient-us")])
+    spend_the_burst("Atzr|sandbox-patient-us", redis_client)
     make_user("u-other", [("DE", "other-de")])
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=20)
     worker.start()
@@ -70,3 +73,11 @@ def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending
     assert record.accounts[0].orders_fetched == len(stored)
     stats = sandbox.state.get_stats()["patient-us"]["getOrders"]
     assert stats == {"served": math.ceil(len(stored) / 100), "throttled": 0, "failed": 0}
+
+
+def spend_the_burst(refresh_token: str, redis_client) -> None:
+    """Take every getOrders token of the seller's bucket now, as a busy seller's calls would."""
+    buckets = QuotaBuckets(redis_client, get_settings())
+    bucket = buckets.bucket(refresh_token, "na", "getOrders")
+    while buckets.reserve(bucket, "getOrders", max_wait=0).taken:
+        pass
