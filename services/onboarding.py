@@ -31,8 +31,9 @@ from services.spapi_client import marketplace_for
 
 logger = logging.getLogger(__name__)
 
-#: User ids are the product's own: 1-128 printable characters (no control characters, no slash).
-USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/]{1,128}$"
+#: User ids are the product's own: 1-128 characters without control characters, slash or a lone UTF-16
+#: surrogate (web.validation.USER_ID_PATTERN, the same rule for the job-status routes).
+USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/\ud800-\udfff]{1,128}$"
 #: Amazon merchant ids are upper-case letters and digits; the sandbox's are names like ``acme-us``.
 SELLER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 #: LWA refresh tokens (``Atzr|…``) are a few hundred printable characters without spaces.
