@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from models import AccountResult, JobError, JobStatus
@@ -42,6 +42,8 @@ def job_error(exc: BaseException) -> JobError:
 class JobRecords:
     settings: Settings
     clock: Callable[[], datetime] = utcnow
+    #: job_id -> when this process started the job's current attempt (read by ``finish``).
+    _started: dict[str, datetime] = field(default_factory=dict, repr=False)
 
     @classmethod
     def default(cls) -> JobRecords:
@@ -143,17 +145,27 @@ class JobRecords:
             set__quota_waits=quota_waits,
             inc__attempts=1 if new_attempt else 0,
         )
-        record = JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES).modify(new=True, **changes)
-        if record is not None:
-            return record
+        # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
+        # every server, where the embedded document server's findAndModify scans the collection.
+        if JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES).update_one(**changes):
+            self._started[job_id] = now
+            return JobStatus.objects(job_id=job_id).first()
         if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
             return None
         self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
-        return JobStatus.objects(job_id=job_id, status="queued").modify(new=True, **changes)
+        if not JobStatus.objects(job_id=job_id, status="queued").update_one(**changes):
+            return None
+        self._started[job_id] = now
+        return JobStatus.objects(job_id=job_id).first()
 
     def plan_accounts(self, job_id: str, accounts: list[AccountResult]) -> JobStatus | None:
-        """Set the job's account list on its first attempt; later attempts keep the results so far."""
-        JobStatus.objects(job_id=job_id, accounts__size=0).update_one(set__accounts=accounts)
+        """Set the job's account list on its first attempt; later attempts keep the results so far.
+
+        Returns the record when it already had accounts (their results are what a retry resumes
+        from), None when this call set them: nothing is done yet, so the record is not read again.
+        """
+        if JobStatus.objects(job_id=job_id, accounts__size=0).update_one(set__accounts=accounts):
+            return None
         return JobStatus.objects(job_id=job_id).first()
 
     def record_account(self, job_id: str, result: AccountResult) -> None:
@@ -190,13 +202,21 @@ class JobRecords:
     def is_cancel_requested(self, job_id: str) -> bool:
         return JobStatus.objects(job_id=job_id, cancel_requested=True).only("job_id").first() is not None
 
-    def finish(self, job_id: str, status: str, error: BaseException | None = None) -> JobStatus | None:
-        """Move a running job to completed, retrying, failed or cancelled."""
+    def finish(self, job_id: str, status: str, error: BaseException | None = None) -> bool:
+        """Move a running job to completed, retrying, failed or cancelled; False when it was not running.
+
+        The attempt's start is remembered by :meth:`start` in this process (the same worker process
+        starts and finishes a delivery), so the record is not read first; it is read only when this
+        process did not start the job.
+        """
         now = self.clock()
-        record = JobStatus.objects(job_id=job_id).only("started_at").first()
+        started_at = self._started.pop(job_id, None)
+        if started_at is None:
+            record = JobStatus.objects(job_id=job_id).only("started_at").first()
+            started_at = record.started_at if record is not None else None
         changes: dict = dict(set__status=status, set__updated_at=now, set__expires_at=self._expiry(now))
-        if record is not None and record.started_at is not None:
-            changes["set__duration_ms"] = int((now - record.started_at).total_seconds() * 1000)
+        if started_at is not None:
+            changes["set__duration_ms"] = int((now - started_at).total_seconds() * 1000)
         if status == "completed":
             changes.update(set__completed_at=now, unset__error=True)
         elif status == "failed":
@@ -205,7 +225,7 @@ class JobRecords:
             changes["set__cancelled_at"] = now
         if error is not None:
             changes["set__error"] = job_error(error)
-        return JobStatus.objects(job_id=job_id, status="running").modify(new=True, **changes)
+        return bool(JobStatus.objects(job_id=job_id, status="running").update_one(**changes))
 
     def cancel(self, job_id: str) -> JobStatus:
         """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.

@@ -86,6 +86,8 @@ class FetchProgress:
 
     A Redis hash ``<ns>:job:<job_id>:fetch:<account_id>``; without a Redis client it lives in memory
     (one call of :func:`fetch_account`). It belongs to the job: another job starts from the watermark.
+    Only the one delivery of the job that is running writes it, so the hash is read once (one
+    ``HGETALL`` on first use) and then kept beside the writes, not read again for every step.
     """
 
     def __init__(
@@ -93,21 +95,25 @@ class FetchProgress:
     ) -> None:
         self._client = client
         self._key = key(settings, *parts) if client is not None and settings is not None else ""
-        self._memory: dict[str, str] = {}
+        self._memory: dict[str, str] | None = {} if client is None else None
 
     @classmethod
     def for_job(cls, client: redis.Redis, settings: Settings, job_id: str, account_id: str) -> FetchProgress:
         return cls(client, settings, "job", job_id, "fetch", account_id)
 
+    def _values(self) -> dict[str, str]:
+        if self._memory is None:
+            assert self._client is not None
+            stored = self._client.hgetall(self._key)
+            self._memory = {k.decode(): v.decode() for k, v in stored.items()}
+        return self._memory
+
     def get(self, name: str) -> str | None:
-        if self._client is None:
-            return self._memory.get(name)
-        value = self._client.hget(self._key, name)
-        return value.decode() if value is not None else None
+        return self._values().get(name)
 
     def set(self, name: str, value: str) -> None:
+        self._values()[name] = value
         if self._client is None:
-            self._memory[name] = value
             return
         pipe = self._client.pipeline()
         pipe.hset(self._key, name, value)
@@ -115,15 +121,13 @@ class FetchProgress:
         pipe.execute()
 
     def delete(self, name: str) -> None:
-        if self._client is None:
-            self._memory.pop(name, None)
-        else:
+        self._values().pop(name, None)
+        if self._client is not None:
             self._client.hdel(self._key, name)
 
     def clear(self) -> None:
-        if self._client is None:
-            self._memory.clear()
-        else:
+        self._memory = {}
+        if self._client is not None:
             self._client.delete(self._key)
 
 
@@ -147,7 +151,8 @@ def fetch_account(
         done = progress.get(f"done:{step}")
         if done is None:
             counts[step] = steps[step]()
-            progress.set(f"done:{step}", str(counts[step]))
+            if step != STEPS[-1]:  # after the last step the progress is cleared at once
+                progress.set(f"done:{step}", str(counts[step]))
         else:
             counts[step] = int(done)
     progress.clear()
