@@ -113,6 +113,8 @@ def test_failed_lists_failed_jobs_only_newest_failure_first(sellersync, job):
     assert [j["userId"] for j in listed] == ["u2", "u1"]
     assert listed[0]["error"] == {"type": "PermanentSpApiError", "message": "getOrders: 400"}
     assert len(table.out.splitlines()) == 2 and "u2" in table.out
+    assert sellersync("failed", "--limit", "0").code == 2
+    assert sellersync("failed", "--limit", "ten").code == 2
 
 
 def test_retry_enqueues_a_new_job_for_a_failed_one_and_refuses_a_completed_one(sellersync, make_user, job):
