@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import redis
 
 from models import JobStatus, User
-from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES
+from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS
 from services.active_jobs import ActiveJobs
-from services.errors import JobStateError, UnknownUserError
+from services.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 from services.job_status import JobRecords, utcnow
 from services.presence import Presence
 from services.redis_pool import get_redis
@@ -70,9 +70,11 @@ class JobProducer:
     def enqueue_user(self, user_id: str, trigger: str = "manual", *, retry_of: str | None = None) -> Enqueued:
         """Enqueue one user's sync, or return the user's queued or running job.
 
-        Raises UnknownUserError (nothing enqueued) for an id that names no user.
+        Raises UnknownUserError (nothing enqueued) for an id that names no user, InvalidInputError
+        for an unknown trigger.
         """
-        if not isinstance(user_id, str) or User.objects(user_id=user_id).only("user_id").first() is None:
+        _check_trigger(trigger)
+        if not _is_id(user_id) or User.objects(user_id=user_id).only("user_id").first() is None:
             raise UnknownUserError(f"no user with id {user_id!r}")
         job_id = self.queue.new_job_id()
         for _ in range(3):
@@ -105,6 +107,7 @@ class JobProducer:
         one pipelined Redis claim of their active-job keys, one MongoDB bulk insert of the new records
         and one pipelined Redis send of the messages. Unknown ids are skipped with a warning.
         """
+        _check_trigger(trigger)
         size = batch_size or self.settings.scheduler_batch_size
         iterator = iter(user_ids)
         results: list[Enqueued] = []
@@ -142,13 +145,14 @@ class JobProducer:
         return [r or self.enqueue_user(offers[i][0], trigger) for i, r in enumerate(results)]
 
     def _known_users(self, user_ids: list[str]) -> list[str]:
-        valid = [u for u in user_ids if isinstance(u, str)]
+        valid = [u for u in user_ids if _is_id(u)]
         cursor = User._get_collection().find({"user_id": {"$in": valid}}, {"user_id": 1, "_id": 0})
         found = {document["user_id"] for document in cursor}
+        known = [u for u in user_ids if _is_id(u) and u in found]
         for user_id in user_ids:
-            if user_id not in found:
+            if not (_is_id(user_id) and user_id in found):
                 logger.warning("Skipped unknown user %r.", user_id)
-        return [u for u in user_ids if u in found]
+        return known
 
     def _finished_jobs(self, job_ids: list[str]) -> set[str]:
         """Which of ``job_ids`` have a finished record (one query; none when the list is empty)."""
@@ -183,7 +187,12 @@ class JobProducer:
             self.release(user_id, job_id)
 
     def _create_and_send(self, job_id: str, user_id: str, trigger: str, retry_of: str | None) -> Enqueued:
-        self.records.create_queued(job_id, user_id, trigger, retry_of=retry_of)
+        try:
+            self.records.create_queued(job_id, user_id, trigger, retry_of=retry_of)
+        except Exception:
+            # No record, no message: free the user, or its next enqueue would wait for a ghost job.
+            self.release(user_id, job_id)
+            raise
         try:
             self.queue.send(job_id, user_id, trigger)
         except Exception as exc:
@@ -204,7 +213,7 @@ class JobProducer:
 
         Raises UnknownJobError, or JobStateError for a finished job.
         """
-        record = self.records.cancel(job_id)
+        record = self.records.cancel(_job_id(job_id))
         if record.status == "cancelled":
             self.release(record.user_id, job_id)
         logger.info("Cancelled job %s (%s).", job_id, record.status)
@@ -212,7 +221,7 @@ class JobProducer:
 
     def retry_job(self, job_id: str) -> Enqueued:
         """Enqueue a new job for the user of a failed or cancelled job."""
-        record = self.records.get(job_id)
+        record = self.records.get(_job_id(job_id))
         if record.status not in ("failed", "cancelled"):
             raise JobStateError(
                 f"job {job_id} is {record.status}; only failed or cancelled jobs can be retried"
@@ -250,6 +259,29 @@ class JobProducer:
     def live_workers(self) -> int:
         """Worker processes that announced themselves recently (services.presence)."""
         return Presence(self.settings, self.redis).count()
+
+
+def _check_trigger(trigger: object) -> None:
+    if trigger not in TRIGGERS:
+        raise InvalidInputError("trigger", f"one of {', '.join(TRIGGERS)} (got {trigger!r})")
+
+
+def _is_id(value: object) -> bool:
+    """Whether ``value`` can name a user or job: a string the store can hold (UTF-8, so no lone
+    surrogate). Anything else, a ``{"$ne": None}`` above all, names nothing and is never queried."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _job_id(value: object) -> str:
+    if not _is_id(value):
+        raise UnknownJobError(f"no job with id {value!r}")
+    return value
 
 
 _queue: JobQueue | None = None

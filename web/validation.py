@@ -35,9 +35,18 @@ def job_id(value: str) -> str:
 
 
 def user_id(value: str, name: str = "userId") -> str:
-    if not isinstance(value, str) or not _USER_ID_RE.match(value):
+    if not isinstance(value, str) or not _USER_ID_RE.match(value) or not _is_utf8(value):
         raise falcon.HTTPInvalidParam("A user id is 1-128 printable characters without '/'.", name)
     return value
+
+
+def _is_utf8(value: str) -> bool:
+    """False for a lone UTF-16 surrogate, which JSON can carry (``"\\ud800"``) but no store encodes."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def limit(req: falcon.Request, default: int) -> int:

@@ -162,3 +162,39 @@ def test_a_chunked_body_within_the_cap_works_like_any_other(client, make_user):
     # Then the sync is enqueued
     assert result.status == falcon.HTTP_202, result.text
     assert [job["userId"] for job in result.json["jobs"]] == ["u1"]
+
+
+#: A valid body of each operation that has one, by operationId: one field at a time is then spoiled.
+VALID_BODIES = {
+    "syncUsers": {"userIds": ["u1"]},
+    "putUser": {"email": "u1@example.com", "syncEnabled": True},
+    "putUserAccount": {"sellerId": "acme-us", "refreshToken": "Atzr|sandbox-acme-us"},
+}
+
+
+def test_every_operation_with_a_body_has_a_valid_body_here():
+    assert {o["operationId"] for _, _, o in WITH_BODY} == set(VALID_BODIES)
+
+
+SPOILED = [(m, p, o["operationId"], field) for m, p, o in WITH_BODY for field in body_properties(o)]
+
+
+@pytest.mark.parametrize("method, path, operation, field", SPOILED, ids=[" ".join(r) for r in SPOILED])
+def test_a_string_no_store_can_hold_is_refused_by_name(
+    client, make_user, snapshot, method, path, operation, field
+):
+    # Given a valid body but for one field, a lone UTF-16 surrogate: valid JSON, but not UTF-8
+    make_user("u1")
+    spoiled = {**VALID_BODIES[operation], field: "SURROGATE"}
+    if isinstance(VALID_BODIES[operation][field], list):
+        spoiled[field] = ["SURROGATE"]
+    body = json.dumps(spoiled).replace('"SURROGATE"', '"\\ud800"')
+    before = snapshot()
+    # When it is sent
+    result = client.simulate_request(
+        method, concrete(path), body=body, headers={"Content-Type": "application/json"}
+    )
+    # Then it is a 400 naming the field (not a 500 from the store's encoder), and nothing was written
+    assert result.status == falcon.HTTP_400, result.text
+    assert f'"{field}' in result.json["description"]
+    assert snapshot() == before

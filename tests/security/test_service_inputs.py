@@ -1,0 +1,181 @@
+"""Property tests of the job producer's entry points: enqueue, cancel and retry, given anything.
+
+Whatever a caller passes (an id, a MongoDB operator such as ``{"$ne": None}``, a number, bytes, a
+list, None, a string with NUL or regex characters) the answer is a clean error of our own
+(``SellerSyncError``: unknown user or job, wrong state, bad trigger) or a correct result; never
+another exception, and a refusal writes nothing. Hypothesis is derandomized and keeps no database,
+so every run tries the same inputs.
+"""
+
+from __future__ import annotations
+
+import hypothesis
+import pytest
+from hypothesis import HealthCheck, example, given
+from hypothesis import strategies as st
+
+from models import JobStatus
+from models.jobs import ACTIVE_STATUSES, TRIGGERS
+from services.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
+
+USERS = ("u1", "u2", "u3")
+OPERATORS = ("$ne", "$gt", "$gte", "$regex", "$in", "$nin", "$exists", "$where", "$expr")
+
+#: Anything a caller might pass where an id belongs.
+ANYTHING = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " u1", "U1", "u1\x00", "u.*", ".*", "$ne", "u1 ", "ü1", "\ud800"]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.binary(max_size=8),
+    st.lists(st.sampled_from([*USERS, "x"]), max_size=3),
+    st.dictionaries(
+        st.sampled_from(OPERATORS),
+        st.one_of(st.none(), st.just(".*"), st.just(""), st.lists(st.sampled_from(USERS), max_size=2)),
+        min_size=1,
+        max_size=2,
+    ),
+)
+#: Always tried, whatever hypothesis draws: operators that match every record, and what no store encodes.
+EXAMPLES = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", ["u1"], None]
+SETTINGS = hypothesis.settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def with_examples(name: str, **others):
+    """``@example`` of each of EXAMPLES as ``name`` (with ``others`` fixed)."""
+
+    def decorate(test):
+        for value in reversed(EXAMPLES):
+            test = example(**{name: value}, **others)(test)
+        return test
+
+    return decorate
+
+
+@pytest.fixture
+def jobs_in_every_state(make_user, job) -> list[str]:
+    """Users u1-u3 and a job of each status (u1 has none): the ids the properties also draw from."""
+    for user in USERS:
+        make_user(user)
+    return [job(USERS[1 + n % 2], status).job_id for n, status in enumerate(("queued", *ACTIVE_STATUSES))] + [
+        job(USERS[1 + n % 2], status).job_id for n, status in enumerate(("completed", "failed", "cancelled"))
+    ]
+
+
+def stored(job_id: object) -> JobStatus | None:
+    """The record named by ``job_id``; the oracle itself never queries with what cannot be an id."""
+    if not isinstance(job_id, str) or job_id.encode(errors="ignore").decode() != job_id:
+        return None
+    return JobStatus.objects(job_id=job_id).first()
+
+
+def test_enqueue_gives_a_clean_error_or_the_users_active_job(producer, jobs_in_every_state, snapshot):
+    @given(
+        user_id=st.one_of(st.sampled_from(USERS), ANYTHING),
+        trigger=st.one_of(st.sampled_from(TRIGGERS), ANYTHING),
+    )
+    @SETTINGS
+    def check(user_id, trigger):
+        # Given the store as it is, and any user id and trigger
+        before = snapshot()
+        records = JobStatus.objects.count()
+        # When the user is enqueued
+        try:
+            result = producer.enqueue_user(user_id, trigger)
+        except (UnknownUserError, InvalidInputError):
+            # Then a refusal names no user or a bad trigger, and wrote nothing
+            assert user_id not in USERS or trigger not in TRIGGERS
+            assert snapshot() == before
+            return
+        # Or the result is the user's one active job: new, or the one already queued or running
+        assert user_id in USERS and trigger in TRIGGERS and result.user_id == user_id
+        record = JobStatus.objects.get(job_id=result.job_id)
+        assert record.user_id == user_id and record.status in ACTIVE_STATUSES
+        assert producer.active.current(user_id) == result.job_id
+        if result.deduplicated:
+            assert snapshot() == before
+        else:
+            assert record.trigger == trigger and JobStatus.objects.count() == records + 1
+
+    check()
+
+
+def test_enqueue_many_skips_what_names_no_user(producer, jobs_in_every_state, snapshot):
+    @given(user_ids=st.lists(st.one_of(st.sampled_from(USERS), ANYTHING), max_size=6))
+    @example(user_ids=["u1", *EXAMPLES, "u2"])
+    @SETTINGS
+    def check(user_ids):
+        before = snapshot()
+        results = producer.enqueue_users(user_ids, "schedule", batch_size=4)
+        # Every result is a known user's active job; an input naming no user gets no result
+        known = [u for u in user_ids if isinstance(u, str) and u in USERS]
+        assert [r.user_id for r in results] == known
+        for result in results:
+            assert stored(result.job_id).status in ACTIVE_STATUSES
+        if not results:
+            assert snapshot() == before
+
+    check()
+
+
+def test_cancel_gives_a_clean_error_or_cancels_that_job(producer, jobs_in_every_state, snapshot):
+    @given(job_id=st.one_of(st.sampled_from(jobs_in_every_state), ANYTHING))
+    @with_examples("job_id")
+    @SETTINGS
+    def check(job_id):
+        # Given any job id, and the record it names (if any) as it was
+        was = stored(job_id)
+        before = snapshot()
+        # When the job is cancelled
+        try:
+            record = producer.remove_job(job_id)
+        except UnknownJobError:
+            # Then an id naming no job is refused and nothing is written
+            assert was is None and snapshot() == before
+            return
+        except JobStateError:
+            # A finished job stays as it was
+            assert was.status in ("completed", "failed", "cancelled") and snapshot() == before
+            return
+        # Or exactly that job is cancelled (queued, retrying) or asked to stop (running)
+        assert was is not None and record.job_id == job_id
+        if was.status == "running":
+            assert record.status == "running" and record.cancel_requested
+        else:
+            assert was.status in ("queued", "retrying") and record.status == "cancelled"
+            assert producer.active.current(record.user_id) != job_id
+
+    check()
+
+
+def test_retry_gives_a_clean_error_or_a_job_for_that_user(producer, jobs_in_every_state, snapshot):
+    @given(job_id=st.one_of(st.sampled_from(jobs_in_every_state), ANYTHING))
+    @with_examples("job_id")
+    @SETTINGS
+    def check(job_id):
+        was = stored(job_id)
+        before = snapshot()
+        try:
+            result = producer.retry_job(job_id)
+        except UnknownJobError:
+            assert was is None and snapshot() == before
+            return
+        except JobStateError:
+            assert was.status not in ("failed", "cancelled") and snapshot() == before
+            return
+        # Only a failed or cancelled job is retried, as a job of its own user
+        assert was.status in ("failed", "cancelled") and result.user_id == was.user_id
+        record = stored(result.job_id)
+        assert record.status in ACTIVE_STATUSES
+        if not result.deduplicated:
+            assert record.retry_of == job_id and record.trigger == "retry"
+
+    check()
