@@ -6,6 +6,12 @@ A job whose next SP-API call would wait long for its quota token raises :class:`
 JOB_MAX_RETRIES waits without anything having gone wrong. :class:`JobRetries` requeues a quota wait
 with its delay and leaves the retry count alone; every other exception goes to Retries as before.
 
+A retry's enqueue that fails (the broker is unreachable: Redis restarting) is tried again until it
+succeeds. Dramatiq's Retries would log the failure and go on, and the worker would then ack the
+message once the broker is back: the job would be lost, its record saying ``retrying`` for ever.
+Holding the worker thread instead keeps the message unacked until its retry is safely queued; a
+worker that dies meanwhile leaves it to be redelivered.
+
 Why a subclass rather than ``retry_when`` or editing ``message.options["retries"]``: ``retry_when``
 only decides *whether* to retry; the count still grows with every quota wait and then eats the real
 retries; lowering the count from another middleware would depend on hook order and briefly store a
@@ -14,13 +20,22 @@ negative number. Here the decision is one ``isinstance`` in the place Dramatiq m
 
 from __future__ import annotations
 
+import time
+
 import dramatiq
+import redis
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 
 class WaitingForQuota(dramatiq.Retry):
     """The job hands its worker back until a quota token is due; ``delay`` is in milliseconds."""
 
+
+#: Seconds between two tries of a retry's enqueue while the broker is unreachable: first, and at most.
+ENQUEUE_RETRY_SECONDS = (0.5, 5.0)
+#: What an unreachable broker raises (Redis directly, or Dramatiq's wrapper for RabbitMQ).
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
 
 #: Message option: this delivery resumes the attempt that waited for a quota token (not a new attempt).
 QUOTA_RESUME = "quota_resume"
@@ -30,6 +45,7 @@ class JobRetries(Retries):
     """Retries, except that :class:`WaitingForQuota` is a delayed redelivery, not a retry."""
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
+        broker = _PersistentEnqueue(broker, self.logger)
         if not isinstance(exception, WaitingForQuota):
             message.options.pop(QUOTA_RESUME, None)  # a real retry is a new attempt
             return super().after_process_message(broker, message, result=result, exception=exception)
@@ -43,3 +59,29 @@ class JobRetries(Retries):
         )
         broker.enqueue(message, delay=exception.delay or 0)
         return None
+
+
+class _PersistentEnqueue:
+    """The broker, whose ``enqueue`` is tried again until it succeeds (see the module docstring)."""
+
+    def __init__(self, broker: dramatiq.Broker, logger) -> None:
+        self._broker = broker
+        self._logger = logger
+
+    def __getattr__(self, name: str):
+        return getattr(self._broker, name)
+
+    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
+        wait, longest = ENQUEUE_RETRY_SECONDS
+        while True:
+            try:
+                return self._broker.enqueue(message, delay=delay)
+            except UNREACHABLE as exc:
+                self._logger.warning(
+                    "Could not queue the retry of message %r (%s); trying again in %g s.",
+                    message.message_id,
+                    exc,
+                    wait,
+                )
+                time.sleep(wait)
+                wait = min(wait * 2, longest)
