@@ -20,7 +20,7 @@ from typing import IO, NoReturn
 import pymongo.errors
 import redis
 
-from cli import jobs, onboarding, operations
+from cli import jobs, onboarding, operations, views
 from cli.context import Context
 from services.errors import (
     AlreadyExistsError,
@@ -63,6 +63,7 @@ def build_parser() -> ArgumentParser:
     )
     onboarding.add_parsers(commands, common)
     jobs.add_parsers(commands, common)
+    views.add_parsers(commands, common)
     operations.add_parsers(commands, common)
     return parser
 

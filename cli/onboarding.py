@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
+from cli.arguments import positive_int
 from cli.context import Context
 from cli.output import as_json, table
 from services import onboarding
@@ -53,12 +54,6 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     disable.add_argument("user")
     disable.add_argument("country")
     disable.set_defaults(run=accounts_disable)
-
-
-def positive_int(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
-    return int(raw)
 
 
 # -- users -------------------------------------------------------------------------------------------

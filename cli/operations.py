@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from cli.arguments import duration, positive_int
 from cli.context import Context
-from cli.jobs import duration
-from cli.onboarding import positive_int
 from cli.output import as_json, table
 
 
@@ -23,7 +22,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         "doctor", parents=[common], help="check settings, servers, workers, scheduler, SP-API"
     )
     doctor.set_defaults(run=doctor_cmd)
-    dev = commands.add_parser("dev", help="the whole system in one process, on embedded defaults (make dev)")
+    dev = commands.add_parser("dev", help="the whole system on this machine, on embedded servers (make dev)")
     dev.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     dev.set_defaults(run=dev_cmd)
 

@@ -6,7 +6,10 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cli.context import Context
 
 
 def cell(value: Any) -> str:
@@ -37,3 +40,53 @@ def progress(message: str, err: IO[str] | None = None) -> None:
     stream = err or sys.stderr
     stream.write(message + "\n")
     stream.flush()
+
+
+def job_rows(jobs) -> list[tuple]:
+    return [
+        (
+            j.job_id,
+            j.user_id,
+            j.status,
+            j.trigger,
+            f"{j.attempts or 0}/{j.max_attempts}",
+            j.queued_at,
+            f"{j.duration_ms / 1000:.1f}s" if j.duration_ms is not None else None,
+            f"{j.accounts_processed}/{j.accounts_total}",
+            f"{j.error.type}: {j.error.message}" if j.error else None,
+        )
+        for j in jobs
+    ]
+
+
+JOB_HEADERS = ("JOB", "USER", "STATUS", "TRIGGER", "ATTEMPTS", "QUEUED", "DURATION", "ACCOUNTS", "ERROR")
+
+
+def print_jobs(ctx: Context, jobs) -> None:
+    from web.serializers import job_json
+
+    if ctx.json:
+        as_json({"jobs": [job_json(j) for j in jobs]}, ctx.out)
+    else:
+        table(job_rows(jobs), JOB_HEADERS, ctx.out)
+
+
+def print_enqueued(ctx: Context, results) -> None:
+    if ctx.json:
+        as_json(
+            {
+                "jobs": [
+                    {"userId": r.user_id, "jobId": r.job_id, "deduplicated": r.deduplicated} for r in results
+                ]
+            },
+            ctx.out,
+        )
+    else:
+        table(
+            (
+                (r.user_id, r.job_id, "already queued or running" if r.deduplicated else "enqueued")
+                for r in results
+            ),
+            ("USER", "JOB", "RESULT"),
+            ctx.out,
+        )

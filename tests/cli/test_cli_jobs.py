@@ -102,6 +102,8 @@ def test_stats_counts_jobs_by_state_and_watch_refreshes(sellersync, make_user, j
     assert "waiting" in table.out and "Last hour: 1 completed, 1 failed" in table.out
     assert len(watched.out.splitlines()) == 2 and "waiting 1" in watched.out
     assert sellersync("stats", "--count", "2").code == 2
+    for interval in ("0", "-1", "nan", "soon"):
+        assert sellersync("stats", "--watch", "--interval", interval).code == 2
 
 
 def test_failed_lists_failed_jobs_only_newest_failure_first(sellersync, job):
