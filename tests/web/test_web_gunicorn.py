@@ -50,7 +50,7 @@ def gunicorn(settings) -> Iterator[str]:
             try:
                 requests.get(f"{url}/health", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or its worker still booting
                 if time.monotonic() > deadline:
                     pytest.fail("gunicorn did not answer within 30 s")
                 time.sleep(0.1)
