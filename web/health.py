@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import falcon
+import pymongo
 import redis
 
 from models import JobStatus
@@ -23,8 +24,14 @@ def redis_check(client: redis.Redis) -> Callable[[], None]:
     return check
 
 
+#: Seconds a readiness probe waits for MongoDB: without a bound, pymongo waits 30 s for a server, and
+#: a probe (and the gunicorn thread serving it) would hang while the store is down.
+MONGODB_CHECK_SECONDS = 1.0
+
+
 def mongodb_check() -> None:
-    JobStatus._get_db().command("ping")
+    with pymongo.timeout(MONGODB_CHECK_SECONDS):
+        JobStatus._get_db().command("ping")
 
 
 def run_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, dict]:
