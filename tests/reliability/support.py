@@ -101,20 +101,29 @@ def fixed_seller_data(seller: str, country: str, today: datetime) -> dict:
     return {"orders": orders, "inventory": inventory}
 
 
-def make_users(make_user, sandbox, count: int, *, prefix: str = "r", latency_ms: int | dict = 0) -> list[str]:
-    """``count`` users with 1-3 accounts each, on sellers with fixed data (and ``latency_ms`` a call)."""
+def countries_of(index: int) -> tuple[str, ...]:
+    """The countries of user number ``index``: 1, 2 or 3 accounts, in turn."""
+    return COUNTRIES[: 1 + index % len(COUNTRIES)]
+
+
+def set_up_sellers(sandbox, prefix: str, count: int, latency_ms: int | dict = 0) -> list[str]:
+    """Fixed data (and ``latency_ms`` a call) for the sellers of users ``<prefix>0000``…; their ids."""
     today = datetime.now(UTC)
-    user_ids = []
-    for index in range(count):
-        user_id = f"{prefix}{index:04d}"
-        countries = COUNTRIES[: 1 + index % len(COUNTRIES)]
-        for country in countries:
+    user_ids = [f"{prefix}{index:04d}" for index in range(count)]
+    for index, user_id in enumerate(user_ids):
+        for country in countries_of(index):
             seller = seller_name(user_id, country)
             sandbox.state.set_data(seller, fixed_seller_data(seller, country, today))
             if latency_ms:
                 sandbox.state.set_faults(seller, [{"latencyMs": latency_ms}])
-        make_user(user_id, [(country, seller_name(user_id, country)) for country in countries])
-        user_ids.append(user_id)
+    return user_ids
+
+
+def make_users(make_user, sandbox, count: int, *, prefix: str = "r", latency_ms: int | dict = 0) -> list[str]:
+    """``count`` users with 1-3 accounts each, on sellers with fixed data (and ``latency_ms`` a call)."""
+    user_ids = set_up_sellers(sandbox, prefix, count, latency_ms)
+    for index, user_id in enumerate(user_ids):
+        make_user(user_id, [(country, seller_name(user_id, country)) for country in countries_of(index)])
     return user_ids
 
 
@@ -198,20 +207,20 @@ class Ledger:
         return self.jobs_in - finished
 
 
-def ledger(job_ids: Iterable[str], log_text: str = "") -> Ledger:
+def ledger(job_ids: Iterable[str], log_text: str = "", collection=None) -> Ledger:
+    """The fate of ``job_ids`` from their records (in ``collection``: the job_statuses of another store)."""
     job_ids = list(job_ids)
-    records = {
-        r.job_id: r
-        for r in JobStatus.objects(job_id__in=job_ids).only("job_id", "user_id", "status", "attempts")
-    }
-    by_status = Counter(records[j].status if j in records else "missing" for j in job_ids)
-    completions = Counter()
+    collection = collection if collection is not None else JobStatus._get_collection()
+    fields = {"job_id": 1, "user_id": 1, "status": 1, "attempts": 1, "_id": 0}
+    records = {r["job_id"]: r for r in collection.find({"job_id": {"$in": job_ids}}, fields)}
+    by_status = Counter(records[j]["status"] if j in records else "missing" for j in job_ids)
+    completions: Counter = Counter()
     for line in log_text.splitlines():
         if " completed." in line and "Job " in line:
             completions[line.split("Job ", 1)[1].split(" ", 1)[0]] += 1
     duplicated = sorted(j for j in job_ids if completions[j] > 1)
-    attempts = {j: records[j].attempts for j in records}
-    users = {j: records[j].user_id for j in records}
+    attempts = {j: r.get("attempts", 0) for j, r in records.items()}
+    users = {j: r["user_id"] for j, r in records.items()}
     return Ledger(len(job_ids), by_status, attempts, users, duplicated)
 
 

@@ -1,0 +1,161 @@
+"""Document-server restart: the store (SecantusDB on a storage folder, not in memory) is stopped for
+10 s and started again while jobs wait and run. Jobs that were running are retried; every status
+record ends true; no process dies and no exception escapes unlogged; ``/ready`` answers 503 within
+2 s while the store is down.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+import requests
+
+from embedded.document_server import start_document_server
+from embedded.ports import free_port
+from embedded.procfile import read_procfile
+from tests.reliability.support import (
+    ReportRow,
+    Stopwatch,
+    ledger,
+    report,
+    set_up_sellers,
+    size,
+    worker_command,
+)
+from tests.support import settings_env, wait_for
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DOWN_SECONDS = 10.0
+READY_WITHIN_SECONDS = 2.0
+#: Lines that would show an exception nobody handled (a thread's or a process's death).
+UNHANDLED = (
+    "Exception in thread",
+    "Unhandled exception in thread",
+    "Traceback (most recent call last):\nSystemExit",
+)
+
+
+@pytest.mark.timeout(900)
+def test_a_document_server_restart_loses_no_job_and_leaves_every_record_true(
+    settings, sandbox, topology, tmp_path
+):
+    # Given a document server on a storage folder with the indexes (the release step) and due users
+    job_count = size(120, 1000)
+    (tmp_path / "documents").mkdir()
+    server = start_document_server(
+        database="sellersync-restart", storage_path=str(tmp_path / "documents"), port=free_port()
+    )
+    try:
+        _run(server, settings, sandbox, topology, tmp_path, job_count)
+    finally:
+        server.stop()
+
+
+def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
+    users = set_up_sellers(sandbox, "docs", job_count, latency_ms={"min": 5, "max": 30})
+    env = {"MONGODB_URI": server.uri}
+    subprocess.run(
+        [sys.executable, "-m", "tests.reliability.seed", "docs", str(job_count)],
+        cwd=ROOT,
+        env=settings_env(settings, **env),
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    supervisor = topology(
+        **env, PORT=str(port), WEB_CONCURRENCY="1", SCHEDULER_EVERY_SECONDS="2", SCHEDULER_LEASE_SECONDS="5"
+    )
+    commands = read_procfile()
+    assert supervisor.run_once("release", commands["release"]) == 0
+    store = pymongo.MongoClient(server.uri)
+    records = store.get_default_database()["job_statuses"]
+    supervisor.start("web", commands["web"])
+    supervisor.start("scheduler", commands["scheduler"])
+    wait_for(lambda: records.count_documents({}) >= len(users), timeout=60)
+    job_ids = [r["job_id"] for r in records.find({}, {"job_id": 1})]
+    supervisor.start("worker", worker_command(processes=2, threads=3))
+    ready = f"http://127.0.0.1:{port}/ready"
+    wait_for(lambda: _status(ready)[0] == 200, timeout=30)
+    wait_for(lambda: ledger(job_ids, collection=records).completed >= len(job_ids) // 20, timeout=60)
+
+    # When the document server is stopped for 10 s, jobs running and waiting, and started again
+    at_stop = ledger(job_ids, collection=records).by_status
+    server.stop()
+    down = Stopwatch()
+    answers = []
+    while down.seconds() < DOWN_SECONDS:
+        answers.append(_status(ready))
+        time.sleep(0.5)
+    restarted = start_document_server(
+        database="sellersync-restart", storage_path=server.storage, port=server.port
+    )
+    server.process, server._log = restarted.process, restarted._log
+    recovery = Stopwatch()
+
+    # Then /ready answered 503 quickly all along
+    assert answers and all(code == 503 for code, _ in answers), answers
+    slowest = max(seconds for _, seconds in answers)
+    assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
+    # And every job completes, each once; the running ones were retried
+    _wait_until_finished(job_ids, records, size(180, 600))
+    recovered = recovery.seconds()
+    log = topology.log_path.read_text()
+    outcome = ledger(job_ids, log, collection=records)
+    assert outcome.by_status == {"completed": len(job_ids)}, outcome.by_status
+    assert outcome.duplicated == []
+    # And every record is true: completed, with each of its user's accounts completed
+    for record in records.find({"job_id": {"$in": job_ids}}):
+        assert record["status"] == "completed" and record.get("completed_at"), record
+        assert record["accounts"] and all(a["status"] == "completed" for a in record["accounts"]), record
+    # And no process died or restarted, and no exception escaped unlogged
+    for supervised in supervisor.processes.values():
+        assert supervised.alive() and supervised.starts == 1, supervised
+    assert not any(marker in log for marker in UNHANDLED)
+    wait_for(lambda: _status(ready)[0] == 200, timeout=10)
+    report(
+        ReportRow(
+            scenario="Document-server restart",
+            done=(
+                f"SecantusDB (storage folder) stopped for {DOWN_SECONDS:g} s and restarted with "
+                f"{at_stop.get('running', 0)} running, {at_stop.get('queued', 0)} queued "
+                f"of {len(job_ids)} jobs"
+            ),
+            jobs_in=outcome.jobs_in,
+            completed=outcome.completed,
+            lost=outcome.lost,
+            duplicated=len(outcome.duplicated),
+            recovery_seconds=recovered,
+            notes=(
+                f"/ready 503 in at most {slowest:.2f} s while down; "
+                f"{sum(outcome.extra_attempts_by_user().values())} attempts retried; no process restarted"
+            ),
+        )
+    )
+
+
+def _wait_until_finished(job_ids: list[str], records, timeout: float) -> None:
+    try:
+        wait_for(lambda: ledger(job_ids, collection=records).lost == 0, timeout=timeout)
+    except AssertionError:
+        stuck = records.find(
+            {"job_id": {"$in": job_ids}, "status": {"$nin": ["completed", "failed", "cancelled"]}}
+        )
+        raise AssertionError(
+            f"unfinished: {[(r['job_id'], r['user_id'], r['status']) for r in stuck]}"
+        ) from None
+
+
+def _status(url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    try:
+        code = requests.get(url, timeout=10).status_code
+    except requests.RequestException:
+        code = 0
+    return code, time.monotonic() - started
