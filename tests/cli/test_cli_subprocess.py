@@ -218,3 +218,43 @@ def test_env_file_gives_the_settings_of_another_environment(operator, settings, 
     assert [u["userId"] for u in json.loads(listed.stdout)["users"]] == ["u1"]
     assert without.returncode == 2 and without.stderr.startswith("sellersync: MONGODB_URI")
     assert missing.returncode == 2 and "--env-file: no such file" in missing.stderr
+
+
+def test_on_a_terminal_the_token_is_read_at_a_prompt_that_does_not_echo_it(
+    operator, settings, tmp_path, make_user
+):
+    import pty
+
+    # Given a user, and the command run on a terminal (a pseudo-terminal, as an operator's shell)
+    make_user("u1")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(SCRIPT), "accounts", "add", "u1", "US", "--seller-id", "acme-us"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
+        env=environment(settings),
+        close_fds=True,
+    )
+    os.close(follower)
+    # When the operator types the token at the prompt
+    screen = b""
+    while b"Refresh token" not in screen:
+        screen += os.read(leader, 1024)
+    os.write(leader, TOKEN.encode() + b"\n")
+    code = process.wait(timeout=60)
+    while True:
+        try:
+            chunk = os.read(leader, 1024)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    # Then the account is connected and the terminal never showed the token
+    text = screen.decode(errors="replace")
+    assert code == 0, text
+    assert "Refresh token (not shown):" in text and "Connected account na/US of user u1" in text
+    assert TOKEN not in text and "sandbox-acme-us" not in text
