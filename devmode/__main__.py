@@ -5,15 +5,17 @@ unless its setting names a real one), runs the Procfile's ``release`` step, then
 Procfile's ``web``, ``worker`` (the ``dramatiq`` CLI, 2 processes) and ``scheduler`` processes, their
 output prefixed by name. DEMO_USERS demo users are created and synced once, with a line per user and
 a summary; then the scheduler keeps them fresh until Ctrl-C, which stops the processes first and the
-servers last.
+servers last. While it runs, ``.sellersync-dev.env`` holds its settings for the ``sellersync`` command.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 logger = logging.getLogger("sellersync.dev")
 
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{settings.scheduler_every_seconds:g} s)"
         )
         say(f"Dashboard: {web}/app/job-status/  (API token: {settings.api_tokens[0]})")
+        env_file = write_env_file(settings)
+        say(f"Settings of this run: {env_file} (sellersync --env-file {env_file} …)")
         if not stop.is_set():
             sync_demo_users(settings, stop, say, topology.sandbox)
         if not stop.is_set():
@@ -61,9 +65,23 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
     finally:
         say("Stopping: processes first, then the servers…")
+        ENV_FILE.unlink(missing_ok=True)
         statuses = topology.stop()
         say(f"Stopped ({', '.join(f'{name} {code}' for name, code in statuses.items())}).")
     return 0
+
+
+#: Where dev mode leaves its settings for the ``sellersync`` command, while it runs.
+ENV_FILE = Path(".sellersync-dev.env")
+
+
+def write_env_file(settings) -> Path:
+    """Write the running system's settings (readable by the owner only: a key and a token are in it)."""
+    ENV_FILE.unlink(missing_ok=True)
+    descriptor = os.open(ENV_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.writelines(f"{name}={value}\n" for name, value in settings.to_env().items())
+    return ENV_FILE
 
 
 def _inherited_environment() -> dict[str, str]:
@@ -71,8 +89,6 @@ def _inherited_environment() -> dict[str, str]:
 
     (Settings reach them through ``Settings.to_env``; these are the operating system's own variables.)
     """
-    import os
-
     return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
 
 

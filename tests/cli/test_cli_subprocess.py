@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from services.demo import sandbox_token
 from services.settings import Settings
@@ -137,11 +135,10 @@ def test_the_operators_walk_through_on_sellersync_dev(tmp_path):
     """docs/operators.md, step by step: dev mode in one shell, the command in another, no Python."""
     from embedded.ports import free_port
 
-    # Given a fresh folder whose .env holds only a FERNET_KEY, shared by dev mode and the command
-    (tmp_path / ".env").write_text(f"FERNET_KEY={Fernet.generate_key().decode()}\n")
+    # Given a fresh folder, with no .env
     bare = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
     dev_env = {**bare, "PORT": str(free_port()), "DEMO_USERS": "0"}
-    # When `sellersync dev` runs and prints where its servers are
+    # When `sellersync dev` runs, and leaves its settings in .sellersync-dev.env for the command
     process = subprocess.Popen(
         [str(SCRIPT), "dev"],
         stdout=subprocess.PIPE,
@@ -157,23 +154,13 @@ def test_the_operators_walk_through_on_sellersync_dev(tmp_path):
             seen.append(line)
             if "Running until Ctrl-C." in line or time.monotonic() > deadline:
                 break
-        printed = "".join(seen)
-        redis_url = re.search(r"redis-server at (redis://\S+)", printed)[1]
-        mongo_port = re.search(r"in memory\) at 127\.0\.0\.1:(\d+)", printed)[1]
-        sandbox = re.search(r"local sandbox at (http://\S+)", printed)[1]
-        token = re.search(r"API token: ([^)]+)\)", printed)[1]
-        env = {
-            **bare,
-            "REDIS_URL": redis_url,
-            "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_port}/sellersync?directConnection=true",
-            "SP_API_ENDPOINT": sandbox,
-            "SP_API_LWA_ENDPOINT": sandbox,
-            "API_TOKENS": token,
-        }
+        assert "sellersync --env-file .sellersync-dev.env" in "".join(seen)
+        assert (tmp_path / ".sellersync-dev.env").stat().st_mode & 0o777 == 0o600
+        env = bare
 
         def sellersync(*argv: str, stdin: str = "") -> subprocess.CompletedProcess:
             return subprocess.run(
-                [str(SCRIPT), *argv],
+                [str(SCRIPT), "--env-file", ".sellersync-dev.env", *argv],
                 input=stdin,
                 capture_output=True,
                 text=True,
@@ -202,6 +189,7 @@ def test_the_operators_walk_through_on_sellersync_dev(tmp_path):
     assert doctor.returncode == 0, doctor.stdout
     assert "OK    workers: 2 worker processes alive" in doctor.stdout
     assert code == 0
+    assert not (tmp_path / ".sellersync-dev.env").exists()
 
 
 def test_env_file_gives_the_settings_of_another_environment(operator, settings, tmp_path, make_user):

@@ -65,7 +65,7 @@ def gunicorn(settings) -> Iterator[str]:
 
 
 @pytest.mark.e2e
-def test_gunicorn_serves_the_app(gunicorn, make_user):
+def test_gunicorn_serves_the_app(gunicorn, broker, make_user):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # Health and readiness see the real Redis and the worker's store
     ready = requests.get(f"{gunicorn}/ready", timeout=5)
