@@ -6,12 +6,21 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from actors.retries import WaitingForQuota
-from services.errors import JobCancelled, PermanentSpApiError, QuotaWait, UnknownUserError
+from services.errors import (
+    CorruptDocumentError,
+    JobCancelled,
+    PermanentSpApiError,
+    QuotaWait,
+    UnknownUserError,
+)
 from services.jobs import QUEUE_NAME
 from services.processing import process_user_data
 
 
-@dramatiq.actor(queue_name=QUEUE_NAME, throws=(UnknownUserError, PermanentSpApiError, JobCancelled))
+@dramatiq.actor(
+    queue_name=QUEUE_NAME,
+    throws=(UnknownUserError, CorruptDocumentError, PermanentSpApiError, JobCancelled),
+)
 def process_user(user_id: str) -> None:
     """Sync every active seller account of ``user_id`` (fetch → analyse → cache → mark complete).
 

@@ -13,6 +13,13 @@ class UnknownUserError(SellerSyncError, LookupError):
     """No user has this id."""
 
 
+class CorruptDocumentError(SellerSyncError):
+    """A stored document breaks its own schema (a field missing or of the wrong type).
+
+    Permanent: the job fails at once, naming the document and its fields; a retry would read the same.
+    """
+
+
 class UnknownJobError(SellerSyncError, LookupError):
     """No job has this id."""
 

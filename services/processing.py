@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import mongoengine
 import redis
 
 from models import AccountResult, SellerAccount, User
@@ -26,6 +27,7 @@ from services import cache
 from services.analysis import analyse_account, analysis_json
 from services.errors import (
     AccountAuthError,
+    CorruptDocumentError,
     JobCancelled,
     PermanentSpApiError,
     QuotaWait,
@@ -77,6 +79,7 @@ def process_user_data(
         raise UnknownUserError(f"no user with id {user_id!r}")
 
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
+    _check_documents(user_id, accounts)
     done: dict[str, str] = {}  # marketplace_id -> final status, from the record and from Redis
     recorded: set[str] = set()
     if job_id:
@@ -97,6 +100,10 @@ def process_user_data(
             continue
         if job_id and records.is_cancel_requested(job_id):
             raise JobCancelled(f"job {job_id} was cancelled before account {account.label}")
+        if User.objects(user_id=user_id).only("user_id").first() is None:
+            raise UnknownUserError(
+                f"user {user_id!r} was deleted during the job, before account {account.label}"
+            )
         outcome, error = _sync_account(account, settings, client, clock, clients_for, job_id)
         if outcome.status == "completed":
             result.completed.append(account.label)
@@ -169,6 +176,19 @@ def _sync_account(
         )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome, error
+
+
+def _check_documents(user_id: str, accounts: list[SellerAccount]) -> None:
+    """Raise CorruptDocumentError naming every stored account of the user that breaks its schema."""
+    problems = []
+    for account in accounts:
+        try:
+            account.validate()
+        except mongoengine.ValidationError as exc:
+            fields = "; ".join(f"{name}: {error}" for name, error in sorted((exc.to_dict() or {}).items()))
+            problems.append(f"account {account.id} ({fields or exc.message})")
+    if problems:
+        raise CorruptDocumentError(f"stored documents of user {user_id!r} are corrupt: {', '.join(problems)}")
 
 
 def _result_of(account: SellerAccount, status: str = "pending") -> AccountResult:
