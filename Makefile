@@ -32,3 +32,8 @@ test: lint
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+# Every reliability scenario (tests/reliability) at the issue's full sizes; writes RELIABILITY.md.
+.PHONY: reliability
+reliability: install
+	$(BIN)/python -m tests.reliability.report
