@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.reliability.support import start_topology
+from tests.reliability.support import REPORT_PATH, start_topology
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under ``make reliability``, a failed scenario is listed in RELIABILITY.md too."""
+    outcome = yield
+    result = outcome.get_result()
+    if REPORT_PATH and result.failed:
+        with open(REPORT_PATH, "a") as out:
+            out.write(json.dumps({"failed": item.name}) + "\n")
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ SHUTDOWN_TIMEOUT_MS = 15_000
 LEASE_SECONDS = 10.0
 
 
+@pytest.mark.timeout(size(180, 600))
 def test_a_worker_stopped_with_jobs_in_flight_requeues_them_and_the_next_worker_resumes_them(
     make_user, sandbox, topology
 ):

@@ -42,12 +42,12 @@ UNHANDLED = (
 )
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(size(300, 3600))
 def test_a_document_server_restart_loses_no_job_and_leaves_every_record_true(
     settings, sandbox, topology, tmp_path
 ):
     # Given a document server on a storage folder with the indexes (the release step) and due users
-    job_count = size(120, 1000)
+    job_count = size(80, 1000)
     (tmp_path / "documents").mkdir()
     server = start_document_server(
         database="sellersync-restart", storage_path=str(tmp_path / "documents"), port=free_port()
@@ -83,7 +83,9 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     supervisor.start("worker", worker_command(processes=2, threads=3))
     ready = f"http://127.0.0.1:{port}/ready"
     wait_for(lambda: _status(ready)[0] == 200, timeout=30)
-    wait_for(lambda: ledger(job_ids, collection=records).completed >= len(job_ids) // 20, timeout=60)
+    wait_for(
+        lambda: ledger(job_ids, collection=records).completed >= len(job_ids) // 20, timeout=60, interval=0.2
+    )
 
     # When the document server is stopped for 10 s, jobs running and waiting, and started again
     at_stop = ledger(job_ids, collection=records).by_status
@@ -142,7 +144,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
 
 def _wait_until_finished(job_ids: list[str], records, timeout: float) -> None:
     try:
-        wait_for(lambda: ledger(job_ids, collection=records).lost == 0, timeout=timeout)
+        wait_for(lambda: ledger(job_ids, collection=records).lost == 0, timeout=timeout, interval=1.0)
     except AssertionError:
         stuck = records.find(
             {"job_id": {"$in": job_ids}, "status": {"$nin": ["completed", "failed", "cancelled"]}}

@@ -23,6 +23,7 @@ from tests.reliability.support import (
     make_users,
     refetched_accounts,
     report,
+    size,
     worker_command,
 )
 from tests.support import wait_for
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.e2e
 ORPHANS_EXIT_WITHIN_SECONDS = 10.0
 
 
+@pytest.mark.timeout(size(240, 900))
 def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_completes_every_job_once(
     make_user, sandbox, topology
 ):
@@ -42,7 +44,7 @@ def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_compl
     main = supervisor.start("worker", worker_command(processes=2, threads=3))
     workers = wait_for(lambda: len(children(main.pid)) == 2 and children(main.pid), timeout=30)
     job_ids = [e.job_id for e in jobs.enqueue_users(users, "manual")]
-    wait_for(lambda: ledger(job_ids).completed >= 15, timeout=90)
+    wait_for(lambda: ledger(job_ids).completed >= 15, timeout=90, interval=0.2)
 
     # When the main process alone is SIGKILLed (not its process group)
     supervisor.signal("worker", signal.SIGKILL)
@@ -58,8 +60,8 @@ def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_compl
 
     # And a fresh worker completes every job of the wave, each once
     recovery = Stopwatch()
-    supervisor.start("worker-2", worker_command(processes=1, threads=3))
-    wait_for(lambda: all_finished(job_ids), timeout=120)
+    supervisor.start("worker-2", worker_command(processes=1, threads=6))
+    wait_for(lambda: all_finished(job_ids), timeout=120, interval=0.5)
     recovered = recovery.seconds()
     outcome = ledger(job_ids, topology.log_path.read_text())
     assert outcome.by_status == {"completed": 60}, outcome.by_status

@@ -61,6 +61,7 @@ POISON = {
 FAILING = ("poison-token", "poison-missing", "poison-cursor", "poison-deleted")
 
 
+@pytest.mark.timeout(180)
 def test_jobs_of_corrupt_or_deleted_users_fail_with_a_readable_reason_and_harm_no_other_job(
     make_user, sandbox, topology, settings, redis_client
 ):
