@@ -4,7 +4,8 @@
   ids to sync, is far smaller in practice). A larger declared Content-Length gets 413 before anything
   reads the body. A chunked body has no Content-Length (gunicorn hands the app the decoded chunks):
   it is read with the same cap, and a body within it is passed on as an ordinary body of known length,
-  so a chunked JSON request works like any other.
+  so a chunked JSON request works like any other. The cap is checked before authentication: it
+  costs nothing, and all an anonymous caller learns is the cap itself.
 - Every response, error or not, JSON or static file, says ``X-Content-Type-Options: nosniff``, so no
   browser guesses an error body or an asset into HTML or script. The dashboard page adds its own
   Content-Security-Policy and X-Frame-Options (web.dashboard).

@@ -99,7 +99,12 @@ def test_the_api_keeps_its_documented_contract(
     # Given a few real records, so that success responses are checked too, not only 4xx
     make_user("u1")
     job("u1", "failed", error=("TransientSpApiError", "503"))
-    operation = schemathesis.openapi.from_wsgi("/openapi.json", app)[path][method]
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    # A body over the cap is refused with 413 before it is read (documented as such); schemathesis's
+    # default list of rejection codes lacks 413
+    rejection = schema.config.checks.negative_data_rejection
+    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
+    operation = schema[path][method]
     namespace = settings.redis_namespace
 
     # When schemathesis generates valid requests (positive) and invalid ones (negative) from the
@@ -115,8 +120,10 @@ def test_the_api_keeps_its_documented_contract(
     )
     def check(case):
         response = case.call(headers=AUTH)
-        # Then every answer is documented: no 5xx, known status, content type, headers and body
-        # schema; and a request that breaks a parameter or the body is refused with a 4xx
+        # Then no answer is a server error
+        assert response.status_code < 500, case.as_curl_command()
+        # And every answer is documented: known status, content type, headers and body schema; and a
+        # request that breaks a parameter or the body is refused with a 4xx
         case.validate_response(response, headers=AUTH)
         if response.status_code == 400:
             # And a 400 names what it refuses
