@@ -63,11 +63,12 @@ SEND_MARGIN_SECONDS = 0.05
 MAX_THROTTLE_DEBT = 8
 
 # KEYS[1] bucket. ARGV: rate (tokens/s, unless the bucket holds a refined one), burst, max wait (s),
-# margin (s), idle ttl (s). Returns {taken (0|1), wait seconds as a string}.
+# margin (s), idle ttl (s). Returns {taken (0|1), wait seconds as a string, the refined rate stored
+# (or false), the 429s in a row (or false)}: what ``served`` would otherwise have to change blindly.
 _RESERVE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'rate')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'rate', 'strikes')
 local rate = tonumber(state[3]) or tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tokens = tonumber(state[1]) or burst
@@ -77,11 +78,11 @@ local need = math.min(1 + rate * tonumber(ARGV[4]), burst)
 local wait = 0
 if tokens < need then wait = (need - tokens) / rate end
 if wait > tonumber(ARGV[3]) then
-  return {0, tostring(wait)}
+  return {0, tostring(wait), state[3], state[4]}
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-return {1, tostring(wait)}
+return {1, tostring(wait), state[3], state[4]}
 """
 
 # KEYS[1] bucket. ARGV: rate, burst, max debt (refill intervals), idle ttl. Returns the strikes.
@@ -108,6 +109,10 @@ class Reservation:
     taken: bool
     #: Seconds until the token is (or would be) due.
     wait: float
+    #: The bucket's refined rate (Amazon's header × the time scale) when it holds one.
+    stored_rate: float | None = None
+    #: 429s in a row recorded on the bucket when the token was reserved.
+    strikes: int = 0
 
 
 class QuotaBuckets:
@@ -127,11 +132,14 @@ class QuotaBuckets:
     def reserve(self, bucket: str, operation: str, max_wait: float) -> Reservation:
         """Take a token due within ``max_wait`` seconds, or say when one would be due."""
         plan = USAGE_PLANS[operation]
-        taken, wait = self._reserve(
+        taken, wait, *known = self._reserve(
             keys=[bucket],
             args=[plan.rate * self._scale, plan.burst, max_wait, SEND_MARGIN_SECONDS, self._ttl(plan)],
         )
-        return Reservation(bool(int(taken)), float(wait))
+        rate, strikes = (list(known) + [None, None])[:2]
+        return Reservation(
+            bool(int(taken)), float(wait), float(rate) if rate else None, int(strikes) if strikes else 0
+        )
 
     def throttled(self, bucket: str, operation: str) -> int:
         """Amazon answered 429: empty the bucket with a growing debt; returns the 429s in a row."""
@@ -142,13 +150,21 @@ class QuotaBuckets:
             )
         )
 
-    def served(self, bucket: str, rate_limit: str | None) -> None:
-        """Amazon answered: the 429s in a row end, and its ``x-amzn-RateLimit-Limit`` becomes the rate."""
+    def served(self, bucket: str, rate_limit: str | None, known: Reservation | None = None) -> None:
+        """Amazon answered: the 429s in a row end, and its ``x-amzn-RateLimit-Limit`` becomes the rate.
+
+        With ``known`` (the reservation of this call) nothing is sent when nothing changes: no 429s
+        were recorded and the header repeats the stored rate, the usual case (one round trip saved
+        per SP-API call). A 429 from another process in between is cleared by the next call.
+        """
+        rate = _parse_rate(rate_limit)
+        scaled = rate * self._scale if rate is not None else None
+        if known is not None and not known.strikes and (scaled is None or scaled == known.stored_rate):
+            return
         pipe = self._client.pipeline(transaction=False)
         pipe.hdel(bucket, "strikes")
-        rate = _parse_rate(rate_limit)
-        if rate is not None:
-            pipe.hset(bucket, "rate", repr(rate * self._scale))
+        if scaled is not None:
+            pipe.hset(bucket, "rate", repr(scaled))
         pipe.execute()
 
     def _ttl(self, plan: UsagePlan) -> int:

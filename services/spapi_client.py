@@ -50,7 +50,7 @@ from tenacity import (
 )
 
 from services.errors import AccountAuthError, PermanentSpApiError, QuotaWait, TransientSpApiError
-from services.quotas import USAGE_PLANS, QuotaBuckets, region_of
+from services.quotas import USAGE_PLANS, QuotaBuckets, Reservation, region_of
 from services.redis_pool import get_redis
 from services.secrets import decrypt_token
 from services.settings import Settings, get_settings
@@ -221,8 +221,7 @@ class AccountClients:
         bucket = self._bucket(operation)
 
         def attempt() -> ApiResponse:
-            if bucket is not None:
-                self._wait_for_token(bucket, operation)
+            reservation = self._wait_for_token(bucket, operation) if bucket is not None else None
             self.calls[operation] = self.calls.get(operation, 0) + 1
             try:
                 response = getattr(self.client(api), method)(**params)
@@ -231,7 +230,7 @@ class AccountClients:
                     self._throttled(bucket, operation)
                 raise
             if bucket is not None:
-                self.quotas.served(bucket, response.rate_limit)  # type: ignore[union-attr]
+                self.quotas.served(bucket, response.rate_limit, reservation)  # type: ignore[union-attr]
             payload = response.payload
             if expect is list:
                 valid = isinstance(payload, list)
@@ -279,7 +278,7 @@ class AccountClients:
             return None
         return self.quotas.bucket(self.refresh_token, region_of(self.marketplace), operation)
 
-    def _wait_for_token(self, bucket: str, operation: str) -> None:
+    def _wait_for_token(self, bucket: str, operation: str) -> Reservation:
         max_wait = self.settings.sp_api_quota_max_wait_seconds
         reservation = self.quotas.reserve(bucket, operation, max_wait)  # type: ignore[union-attr]
         if not reservation.taken:
@@ -293,6 +292,7 @@ class AccountClients:
         if reservation.wait > 0:
             self.quota_wait_seconds += reservation.wait
             self.sleep(reservation.wait)
+        return reservation
 
     def _throttled(self, bucket: str, operation: str) -> None:
         strikes = self.quotas.throttled(bucket, operation)  # type: ignore[union-attr]
