@@ -30,7 +30,11 @@ def topology(settings, broker, tmp_path) -> Iterator[object]:
         started.append(supervisor)
         return supervisor
 
+    def stop_all() -> None:
+        while started:
+            started.pop().stop(timeout=10)
+
     start.log_path = tmp_path / "topology.log"  # type: ignore[attr-defined]
+    start.stop_all = stop_all  # type: ignore[attr-defined]
     yield start
-    for supervisor in reversed(started):
-        supervisor.stop(timeout=10)
+    stop_all()

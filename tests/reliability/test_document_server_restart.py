@@ -55,6 +55,7 @@ def test_a_document_server_restart_loses_no_job_and_leaves_every_record_true(
     try:
         _run(server, settings, sandbox, topology, tmp_path, job_count)
     finally:
+        topology.stop_all()  # before their store goes
         server.stop()
 
 

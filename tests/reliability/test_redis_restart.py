@@ -52,6 +52,7 @@ def test_a_redis_restart_with_jobs_waiting_loses_nothing_and_every_process_recon
     try:
         _run(server, users, topology, job_count)
     finally:
+        topology.stop_all()  # before their Redis goes
         server.stop()
 
 
