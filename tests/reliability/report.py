@@ -54,8 +54,9 @@ FOOTER = """
   worker look dead when Redis returns: the first maintenance requeues the messages they are running,
   and those jobs run twice at once (seen with a 4 s timeout and a 10 s outage; the Redis scenario runs
   with 30 s, longer than its outage, as production's 60 s is).
-- Dramatiq's Redis consumer heartbeats only when it fetches or acks: a worker whose threads are all
-  busy with jobs longer than the heartbeat timeout (and whose prefetch is full) looks dead too.
+- Read in Dramatiq 2.2's Redis consumer, not exercised here: it heartbeats only when it fetches or
+  acks, so a worker whose threads are all busy with jobs longer than the heartbeat timeout, its
+  prefetch full, looks dead too.
 - A scheduler tick may read a user as due just before that user's running sync ends, and enqueue it
   again once the sync released it: an extra (not a duplicated) sync of a user just synced.
 """
