@@ -33,6 +33,12 @@ test: lint
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
 
+# Every benchmark and one table; writes bench/results.json. `make bench BENCH_ARGS=--full` for the
+# issue's sizes plus bench.freshness (README, Performance).
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 # Every reliability scenario (tests/reliability) at the issue's full sizes; writes RELIABILITY.md.
 .PHONY: reliability
 reliability: install

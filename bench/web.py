@@ -2,18 +2,16 @@
 
     python -m bench.web [--seconds 5] [--connections 16] [--workers 2] [--threads 4]
 
-Not a test: it prints figures. Everything runs on loopback: an embedded redis-server (or REDIS_URL),
-two gunicorns started one after the other with identical flags, and a load generator of a few
-processes holding keep-alive connections. Each run is bounded in time (``--seconds`` per endpoint)
+It prints figures. Everything runs on loopback: an embedded redis-server and document server, two
+gunicorns started one after the other with identical flags, and a load generator of a few processes
+holding keep-alive connections. Each run is bounded in time (``--seconds`` per endpoint)
 and in count (``--max-requests``), then stops by itself.
 
 What is measured, honestly:
 - ``GET /hello`` of a bare Falcon app: the baseline (measured first and last; the mean is used).
-- ``GET /app/job-status/queue/stats``: auth, the shared snapshot read from the real Redis, JSON.
-  Without MONGODB_URI the snapshot is computed once before timing (see bench.web_apps) and the
-  MongoDB recompute (at most one per 2 s per deployment) is not part of the figure.
-- ``GET /app/job-status/status/job/{id}``: a MongoDB lookup; measured only with MONGODB_URI set
-  (records are seeded under user ids ``bench-*`` and removed afterwards). mongomock is never timed.
+- ``GET /app/job-status/queue/stats``: auth, the shared snapshot read from the real Redis, JSON, and
+  its recompute from the document server (at most one per 2 s per deployment) when it is stale.
+- ``GET /app/job-status/status/job/{id}``: a document-server lookup among 1,000 seeded job records.
 The load generator shares the machine's cores with gunicorn, so absolute numbers are low; the
 ratios are the point.
 """
@@ -34,11 +32,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedded.redis_server import free_port, start_embedded_redis
+from bench.common import Figure, finish, process_env, size_arguments, start_stack
+from embedded.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "bench-token-" + uuid.uuid4().hex
-TARGET_QUEUE_STATS_RATIO = 0.5
+TARGET_RATIO = 0.5
 
 
 @dataclass
@@ -181,9 +179,7 @@ def seed_jobs(count: int) -> list[str]:
     from datetime import UTC, datetime, timedelta
 
     from models import AccountResult, JobStatus
-    from models.connection import connect
 
-    connect()
     now = datetime.now(UTC)
     records = []
     for index in range(count):
@@ -227,21 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     # all, which made the API look faster than the baseline. One worker compares like with like.
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (both apps)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both apps)")
+    size_arguments(parser)
     args = parser.parse_args(argv)
+    if args.size == "smoke":
+        args.seconds, args.warmup, args.connections = 0.5, 0.2, 4
+    elif args.size == "full":
+        args.seconds = 10.0
     if not 0 < args.seconds <= 60 or args.connections > 256:
         parser.error("--seconds must be in (0, 60] and --connections at most 256")
 
-    from services.settings import Settings, configure
-
-    settings = Settings.from_env()
-    embedded = None
-    if not settings.redis_url:
-        embedded = start_embedded_redis()
-    redis_url = settings.redis_url or embedded.url
-    namespace = f"sellersync-bench-{os.getpid()}"
-    configure(settings, redis_url=redis_url, redis_namespace=namespace)
-    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_NAMESPACE": namespace, "API_TOKENS": TOKEN}
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    # The sandbox is never called; it stands for the SP-API endpoint every process of ours requires.
+    stack = start_stack(time_scale=1000.0)
+    env = process_env(stack)
+    token = env["API_TOKENS"]
+    auth = {"Authorization": f"Bearer {token}"}
     options = dict(
         connections=args.connections,
         processes=args.client_processes,
@@ -249,18 +244,15 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds,
         max_requests=args.max_requests,
     )
-    store = "MongoDB (MONGODB_URI)" if settings.mongodb_uri else "no MONGODB_URI: mongomock, never timed"
-    print(f"Store: {store}")
+    print("Store: the embedded document server (SecantusDB)")
     print(
         f"Load: {args.connections} keep-alive connections from {args.client_processes} processes, "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s per endpoint, "
         f"on {os.cpu_count()} CPUs shared with the servers."
     )
     results: list[Result] = []
-    job_ids: list[str] = []
     try:
-        if settings.mongodb_uri:
-            job_ids = seed_jobs(1000)
+        job_ids = seed_jobs(1000)
         hello = Gunicorn("bench.web_apps:hello_app()", env, args)
         print(f"gunicorn {hello.command}")
         try:
@@ -269,16 +261,14 @@ def main(argv: list[str] | None = None) -> int:
             hello.stop()
         api = Gunicorn("bench.web_apps:sellersync_app()", env, args)
         try:
-            status, body = api.get("/app/job-status/queue/stats", auth)  # computes the snapshot, untimed
+            status, body = api.get("/app/job-status/queue/stats", auth)  # the first snapshot, untimed
             if status != 200:
                 raise SystemExit(f"queue stats answered {status}: {body[:200]!r}")
-            stats = load(
-                "GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options
+            results.append(
+                load("GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options)
             )
-            results.append(stats)
-            if job_ids:
-                paths = [f"/app/job-status/status/job/{j}" for j in job_ids]
-                results.append(load("GET /status/job/{id}", api.port, paths, headers=auth, **options))
+            paths = [f"/app/job-status/status/job/{j}" for j in job_ids]
+            results.append(load("GET /status/job/{id}", api.port, paths, headers=auth, **options))
         finally:
             api.stop()
         hello = Gunicorn("bench.web_apps:hello_app()", env, args)
@@ -287,10 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             hello.stop()
     finally:
-        if job_ids:
-            remove_seeded()
-        if embedded:
-            embedded.stop()
+        stack.stop()
 
     baseline = (first.rps + last.rps) / 2
     print()
@@ -298,17 +285,20 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line())
     print()
     print(f"Baseline (mean of the two bare runs): {baseline:.0f} req/s")
-    for result in results:
-        ratio = result.rps / baseline if baseline else 0.0
-        target = f"  (target ≥ {TARGET_QUEUE_STATS_RATIO})" if "queue/stats" in result.name else ""
-        print(f"ratio {result.name:<24} {ratio:5.2f}{target}")
-    if not job_ids:
-        print(
-            "ratio GET /status/job/{id}       not measured: it is a MongoDB lookup and MONGODB_URI is unset"
-        )
-        print("(mongomock's speed says nothing about MongoDB's). Queue stats were measured on their serving")
-        print("path: the shared snapshot in Redis; its recompute from MongoDB is not in the figure.")
-    return 0
+    figures = [
+        Figure(
+            "web",
+            result.name + " vs bare Falcon (req/s)",
+            result.rps,
+            unit="req/s",
+            baseline=baseline,
+            ratio=result.rps / baseline if baseline else None,
+            target=f"≥ {TARGET_RATIO}",
+            note=f"{result.errors} errors",
+        ).check()
+        for result in results
+    ]
+    return finish(figures, {"results": [r.line() for r in (first, last, *results)]}, args.json)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,9 @@
 """The two WSGI apps that bench.web serves with one gunicorn configuration.
 
 - ``hello_app()``: a bare Falcon app with one JSON endpoint, the baseline.
-- ``sellersync_app()``: the real app of ``web.app`` (auth, validation, services, the real Redis).
-  Without MONGODB_URI the store is mongomock, which must never be timed: the queue-stats snapshot is
-  then kept for an hour, so the timed requests measure its serving path (one Redis GET) only, and
-  bench.web computes it once, before timing. With MONGODB_URI the default max age applies, so the
-  recomputes against MongoDB are part of what is timed.
+- ``sellersync_app()``: the real app of ``web.app`` (auth, validation, services, the real Redis and
+  the document server), with the default max age of the queue-stats snapshot, so its recomputes
+  are part of what is timed.
 """
 
 from __future__ import annotations
@@ -30,6 +28,4 @@ def sellersync_app() -> falcon.App:
     from web.app import create_app
     from web.config import WebConfig
 
-    settings = get_settings()
-    max_age = WebConfig.stats_max_age_seconds if settings.mongodb_uri else 3600.0
-    return create_app(WebConfig(settings=settings, stats_max_age_seconds=max_age))
+    return create_app(WebConfig(settings=get_settings()))

@@ -1,0 +1,143 @@
+"""Worker processes for the benchmarks: ours (the Procfile's ``worker`` line) or the bare baseline.
+
+Both run as separate processes under ``embedded.processes.Supervisor``, as on a PaaS; their output
+goes to a log file (``bench/logs/``), not to the benchmark's table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import dramatiq
+import redis
+from dramatiq import Middleware
+from dramatiq.brokers.redis import RedisBroker
+
+from bench.common import ROOT, Stack, process_env, process_tree, wait_for
+
+LOGS = ROOT / "bench" / "logs"
+#: The baseline's queue (under its own namespace, ``<REDIS_NAMESPACE>-bare``).
+BARE_QUEUE = "bare"
+
+
+def ready_key(namespace: str) -> str:
+    """A counter each baseline worker process increments once it has booted (the benchmark waits on it)."""
+    return f"{namespace}-bare:ready"
+
+
+class _Ready(Middleware):
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    def after_worker_boot(self, broker, worker) -> None:
+        broker.client.incr(ready_key(self.namespace))
+
+
+def build_bare_broker(redis_url: str, namespace: str) -> RedisBroker:
+    """Stock Dramatiq: a RedisBroker with its default middleware (plus the one-off boot signal)."""
+    broker = RedisBroker(client=redis.Redis.from_url(redis_url), namespace=f"{namespace}-bare")
+    broker.add_middleware(_Ready(namespace))
+    return broker
+
+
+class Workers:
+    """``kind`` "ours" (``dramatiq actors``) or "bare" (``dramatiq bench.bare``), P processes × T threads."""
+
+    def __init__(self, stack: Stack, kind: str, processes: int, threads: int, **env: str) -> None:
+        from embedded.processes import Supervisor
+        from embedded.procfile import read_procfile
+
+        self.stack, self.kind, self.processes, self.threads = stack, kind, processes, threads
+        LOGS.mkdir(exist_ok=True)
+        self.log_path = LOGS / f"{kind}-{processes}x{threads}.log"
+        self._log = self.log_path.open("w")
+        environment = process_env(
+            stack, WORKER_PROCESSES=str(processes), WORKER_CONCURRENCY=str(threads), **env
+        )
+        self.supervisor = Supervisor(environment, out=self._log)
+        if kind == "ours":
+            command = read_procfile()["worker"]
+        else:
+            command = f"python -m dramatiq bench.bare --processes {processes} --threads {threads}"
+        self.started_at = time.monotonic()
+        self.supervised = self.supervisor.start("worker", command)
+        try:
+            wait_for(
+                self._ready, timeout=120, interval=0.1, what=f"{kind} workers to boot (see {self.log_path})"
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self) -> bool:
+        from services.redis_pool import get_redis
+
+        if not self.supervised.alive():
+            raise RuntimeError(f"the {self.kind} worker exited; see {self.log_path}")
+        client = get_redis()
+        if self.kind == "ours":
+            from services.presence import Presence
+            from services.settings import get_settings
+
+            return Presence(get_settings(), client).count() >= self.processes
+        return int(client.get(ready_key(self.stack.namespace)) or 0) >= self.processes
+
+    def pids(self) -> list[int]:
+        """The supervised process and the worker processes it forked."""
+        return process_tree(self.supervised.pid) if self.supervised.pid else []
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run jobs (the dramatiq CLI's children, not its master)."""
+        tree = self.pids()
+        return tree[1:] if len(tree) > 1 else tree
+
+    def stop(self) -> None:
+        self.supervisor.stop(timeout=20)
+        self._log.close()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def send_bare(stack: Stack, user_ids: list[str]) -> None:
+    """Send one baseline message per user with a plain ``send()`` loop (a bare producer)."""
+    global _bare_actor
+    if _bare_actor is None:
+        broker = build_bare_broker(stack.redis_url, stack.namespace)
+        _bare_actor = dramatiq.Actor(
+            _no_op, actor_name="bare_sync", queue_name=BARE_QUEUE, priority=0, broker=broker, options={}
+        )
+    for user_id in user_ids:
+        _bare_actor.send(user_id)
+
+
+_bare_actor: dramatiq.Actor | None = None
+
+
+def _no_op(user_id: str) -> None:
+    """The producer's stand-in for the baseline actor (only its name and queue travel)."""
+
+
+def synced_since(user_ids: list[str], since: datetime) -> Callable[[], int]:
+    """A counter of the users among ``user_ids`` whose ``last_synced_at`` is at or after ``since``."""
+    from models import User
+
+    collection = User._get_collection()
+
+    def count() -> int:
+        return collection.count_documents({"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}})
+
+    return count
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text().splitlines()[-lines:])
+    except OSError:
+        return ""
