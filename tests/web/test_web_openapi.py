@@ -137,3 +137,14 @@ def test_the_api_keeps_its_documented_contract(
 
     state = [store_snapshot(redis_client, namespace)]
     check()
+
+
+def test_an_unknown_extra_header_is_not_a_parameter_and_is_ignored(client, make_user, job):
+    # Given a failed job (the reproduction printed when the negative case failed one run in two)
+    make_user("u1")
+    failed = job("u1", "failed", error=("TransientSpApiError", "503"))
+    # When the failed list is asked for with a header the API does not know
+    result = client.simulate_get(f"{BASE}/failed", params={"limit": 1}, headers={"5.": "-Infinity"})
+    # Then it answers as without it: headers are not parameters of this API
+    assert result.status_code == 200
+    assert [j["jobId"] for j in result.json["jobs"]] == [failed.job_id]
