@@ -47,6 +47,8 @@ METRICS_DAYS = 30
 VELOCITY_MAX_AGE = timedelta(hours=24)
 #: Velocity is read for at most this many SKUs per sync (the most stocked first), to bound the calls.
 VELOCITY_MAX_SKUS = 200
+#: Velocity figures written per bulk write.
+VELOCITY_WRITE_BATCH = 50
 #: Seconds a job's fetch progress outlives its last write (covers every retry's backoff).
 PROGRESS_TTL = 7 * 86_400
 #: Times one sync starts a listing again after Amazon refused its next token.
@@ -387,20 +389,35 @@ def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime
     )
     start, end = metrics_window(now.astimezone(UTC).date())
     refreshed = 0
-    for item in items:
-        if item.units_30d_at is not None and item.units_30d_at >= stale_before:
-            continue
-        response = clients.call(
-            "getOrderMetrics",
-            "sales",
-            "get_order_metrics",
-            expect=list,
-            interval=(iso(start), iso(end)),
-            granularity=Granularity.TOTAL,
-            granularityTimeZone="UTC",
-            sku=item.seller_sku,
-        )
-        units = sum(int(row.get("unitCount") or 0) for row in response.payload)
-        InventoryItem.objects(id=item.id).update_one(set__units_30d=units, set__units_30d_at=now)
-        refreshed += 1
+    # The figures are written in batches, not one update per SKU: that round trip was half of a first
+    # sync's velocity step (profile of bench.freshness). A batch is flushed on the way out too, so a
+    # quota wait or a failure keeps every figure already fetched.
+    pending: list[UpdateOne] = []
+    try:
+        for item in items:
+            if item.units_30d_at is not None and item.units_30d_at >= stale_before:
+                continue
+            response = clients.call(
+                "getOrderMetrics",
+                "sales",
+                "get_order_metrics",
+                expect=list,
+                interval=(iso(start), iso(end)),
+                granularity=Granularity.TOTAL,
+                granularityTimeZone="UTC",
+                sku=item.seller_sku,
+            )
+            units = sum(int(row.get("unitCount") or 0) for row in response.payload)
+            pending.append(UpdateOne({"_id": item.id}, {"$set": {"units_30d": units, "units_30d_at": now}}))
+            refreshed += 1
+            if len(pending) >= VELOCITY_WRITE_BATCH:
+                _write_velocity(pending)
+    finally:
+        _write_velocity(pending)
     return refreshed
+
+
+def _write_velocity(pending: list[UpdateOne]) -> None:
+    if pending:
+        InventoryItem._get_collection().bulk_write(pending, ordered=False)
+        pending.clear()
