@@ -21,7 +21,10 @@ from collections import Counter
 from bench.common import Figure, apply_size, finish, size_arguments, start_stack
 from services.settings import Settings, get_settings
 
-DEFAULTS = dict(users=20_000, rounds=2)
+DEFAULTS = dict(users=10_000, rounds=2)
+#: The deduplicated pass runs over at most this many users: the embedded document server answers the
+#: ``job_id $in [...]`` lookup of each batch with a collection scan, so it grows with the records.
+DEDUP_MAX_USERS = 5_000
 SIZES = {"smoke": dict(users=500, rounds=1), "full": dict(users=100_000, rounds=3)}
 TARGET = "≥ 10"
 #: The key of ``trips`` that sums the microseconds spent waiting for the document server.
@@ -60,6 +63,7 @@ def run(settings: Settings, users: int, batch_size: int, rounds: int) -> tuple[l
     queue = actors.process_user.queue_name
     queue_key = f"{settings.redis_namespace}:{queue}"
     user_ids = [f"bench-{n:06d}" for n in range(users)]
+    dedup_ids = user_ids[:DEDUP_MAX_USERS]
     trips: Counter[str] = Counter()
     producer = _counting_producer(JobProducer, settings, client, trips, write=real_mongo)
     producer.queue = actors.queue.DramatiqJobQueue(actors.process_user)
@@ -91,7 +95,7 @@ def run(settings: Settings, users: int, batch_size: int, rounds: int) -> tuple[l
         # Ours again over the same users: every one deduplicated (a double tick).
         trips.clear()
         started = time.perf_counter()
-        again = producer.enqueue_users(user_ids, "schedule", batch_size=batch_size, known=True)
+        again = producer.enqueue_users(dedup_ids, "schedule", batch_size=batch_size, known=True)
         dedup_times.append(time.perf_counter() - started)
         assert all(r.deduplicated for r in again) and client.llen(queue_key) == users
         trips.pop(MONGO_MICROSECONDS, 0)
@@ -102,7 +106,9 @@ def run(settings: Settings, users: int, batch_size: int, rounds: int) -> tuple[l
     print(f"enqueue_users, all new, waiting for the document server: {statistics.median(new_mongo):.2f} s")
     print(f"plain actor.send() loop:          {users / plain:>9,.0f} users/s  (median {plain:.2f} s)")
     print(f"enqueue_users, all new:           {users / new:>9,.0f} users/s  (median {new:.2f} s)")
-    print(f"enqueue_users, all deduplicated:  {users / dedup:>9,.0f} users/s  (median {dedup:.2f} s)")
+    print(
+        f"enqueue_users, deduplicated:      {len(dedup_ids) / dedup:>9,.0f} users/s  (median {dedup:.2f} s)"
+    )
     print(f"ratio, enqueue_users all new / plain loop: {plain / new:.1f}x", end="")
     print(f"  (per round: {', '.join(f'{p / n:.1f}x' for p, n in zip(plain_times, new_times, strict=True))})")
     print(
@@ -135,11 +141,11 @@ def run(settings: Settings, users: int, batch_size: int, rounds: int) -> tuple[l
         ),
         Figure(
             "enqueue",
-            f"{users:,} users again, all deduplicated",
-            users / dedup,
+            f"{len(dedup_ids):,} of them again, all deduplicated",
+            len(dedup_ids) / dedup,
             unit="users/s",
             baseline=users / plain,
-            ratio=plain / dedup,
+            ratio=(len(dedup_ids) / dedup) / (users / plain),
         ),
         Figure(
             "enqueue",

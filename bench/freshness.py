@@ -27,7 +27,6 @@ bottleneck it points at: scheduler, Redis, document store, worker CPU or SP-API 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random
@@ -219,6 +218,7 @@ def simulate(
                     resized = True
                     processes = resize(supervisor, commands, report, processes, threads, max_processes)
                 meter.start()
+                machine_before = machine_cpu()
             if end_minute is not None and sample.minute >= end_minute:
                 break
             if report.first_wave_minute is None and sample.minute > 6 * 60:
@@ -229,6 +229,8 @@ def simulate(
         if meter._before:
             meter.stop()
             report.cpu_shares = meter.shares()
+            busy, total = (a - b for a, b in zip(machine_cpu(), machine_before, strict=True))
+            report.cpu_shares["whole machine (every process, of all cores)"] = busy / total if total else 0.0
     finally:
         supervisor.stop()
         log.close()
@@ -262,6 +264,14 @@ def final_evidence(user_ids: list[str], minute: float) -> dict:
         "lastSyncedAt": {u: t.isoformat() if t else None for u, t in users.items()},
         "lastCompletedJobAt": {u: t.isoformat() for u, t in jobs.items()},
     }
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total jiffies of every core since boot (/proc/stat): other work on the machine too."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
 
 
 def take_sample(stack: Stack, user_ids: list[str], minute: float) -> Sample:
@@ -298,21 +308,22 @@ def fresh_share(ages_seconds: list[float], interval_seconds: float, users: int) 
 
 
 def queue_state(settings, now: datetime) -> tuple[int, float]:
-    """Messages waiting in the sync queue, and the age in real seconds of the oldest."""
-    from services.jobs import QUEUE_NAME
-    from services.redis_pool import get_redis
+    """Jobs waiting to start (records ``queued``), and the age in real seconds of the oldest.
 
-    client = get_redis(settings)
-    queue = f"{settings.redis_namespace}:{QUEUE_NAME}"
-    waiting = client.llen(queue)
+    Read from the job records, not the Redis list: Dramatiq's consumers prefetch messages (two per
+    thread), so an empty list does not mean that no job is waiting.
+    """
+    from models import JobStatus
+
+    records = JobStatus._get_collection()
+    waiting = records.count_documents({"status": "queued"})
     if not waiting:
         return 0, 0.0
-    first = client.lindex(queue, 0)
-    raw = client.hget(f"{queue}.msgs", first) if first else None
-    if not raw:
+    oldest = records.find({"status": "queued"}, {"queued_at": 1, "_id": 0}).sort("queued_at", 1).limit(1)
+    first = next(iter(oldest), None)
+    if first is None:
         return waiting, 0.0
-    sent_ms = json.loads(raw)["message_timestamp"]
-    return waiting, max(0.0, now.timestamp() - sent_ms / 1000)
+    return waiting, max(0.0, (now - first["queued_at"]).total_seconds())
 
 
 def resize(supervisor, commands, report: Report, processes: int, threads: int, max_processes: int) -> int:
@@ -372,13 +383,15 @@ def conclude(stack: Stack, report: Report, processes: int) -> None:
     throttled = sum(
         counts["throttled"] for ops in stack.sandbox.state.get_stats().values() for counts in ops.values()
     )
-    cpu = report.cpu_shares
+    cpu = dict(report.cpu_shares)
+    whole = cpu.pop("whole machine (every process, of all cores)", 0.0)
     report.signals = {
         "worker CPU (share of their cores)": cpu.get("workers", 0.0) / max(1, processes),
         "document store CPU (one process)": cpu.get("document server", 0.0),
         "Redis CPU (one thread)": cpu.get("redis", 0.0),
         "scheduler CPU": cpu.get("scheduler", 0.0),
-        "machine CPU (share of all cores)": sum(cpu.values()) / (os.cpu_count() or 1),
+        "our processes' CPU (share of all cores)": sum(cpu.values()) / (os.cpu_count() or 1),
+        "whole machine CPU, other work included (share of all cores)": whole,
         "jobs that waited for quota tokens": waited / finished if finished else 0.0,
         "failed jobs": failed,
         "429s": throttled,
@@ -397,11 +410,18 @@ def bottleneck(report: Report) -> str:
     name, load = max(loads.items(), key=lambda kv: kv[1])
     stale = report.min_share is not None and report.min_share < TARGET_SHARE
     quota_bound = s["jobs that waited for quota tokens"] > 0.05
-    machine = s["machine CPU (share of all cores)"]
+    machine = s["whole machine CPU, other work included (share of all cores)"]
+    ours = s["our processes' CPU (share of all cores)"]
+    if stale and machine > 0.9:
+        return (
+            f"worker CPU: the machine's {os.cpu_count()} cores were {machine:.0%} busy (ours "
+            f"{ours:.0%}, the rest other work); the busiest of ours: "
+            f"{name} at {load:.0%} of a core"
+        )
     if stale and quota_bound and load < 0.7:
         return "SP-API quotas (jobs wait for their sellers' tokens while the servers have room)"
     idle_when_stale = all(
-        s.oldest_waiting_minutes < report.tick_minutes
+        s.queued == 0
         for s in report.samples
         if report.first_wave_minute is not None
         and s.minute > report.first_wave_minute
@@ -412,7 +432,7 @@ def bottleneck(report: Report) -> str:
             "scheduler (users went stale with the queue empty and every server below 70 %: "
             "they were not enqueued in time)"
         )
-    detail = f"{name} at {load:.0%} of its core(s); machine CPU {machine:.0%} of {os.cpu_count()} cores"
+    detail = f"{name} at {load:.0%} of a core; the machine's {os.cpu_count()} cores {machine:.0%} busy"
     return f"{name} ({detail})" + ("" if stale else "; the target holds, this is the first part to run out")
 
 

@@ -1,6 +1,6 @@
 """Memory: a worker process's resident memory after many jobs against after the first 100.
 
-    python -m bench.memory [--jobs 1000] [--users 100] [--threads 10]
+    python -m bench.memory [--jobs 600] [--users 100] [--threads 10]
 
 The Procfile's ``worker`` process (one process, ``--threads`` threads) runs waves of one job per user
 for ``--users`` users (one account each, 20 orders, 2 SKUs: the first wave fetches 30 days, later
@@ -19,7 +19,7 @@ import time
 from bench.common import Figure, apply_size, finish, rss_mb, seed_users, size_arguments, start_stack, wait_for
 from bench.workers import Workers
 
-DEFAULTS = dict(jobs=1000, users=100, threads=10)
+DEFAULTS = dict(jobs=600, users=100, threads=10)
 SIZES = {"smoke": dict(jobs=20, users=5, threads=2), "full": dict(jobs=10_000)}
 #: Jobs after which the baseline RSS is read (smoke: one wave).
 BASELINE_JOBS = 100

@@ -139,7 +139,11 @@ class Gunicorn:
         command += ["--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning"]
         self.command = " ".join(command[3:])
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # a gunicorn that never answered must not outlive the benchmark
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 60
