@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import SellerAccount, User
+from services.job_status import utcnow
 from services.secrets import encrypt_token
 from services.settings import Settings, get_settings
 from services.spapi_client import marketplace_for
@@ -10,8 +11,12 @@ from services.spapi_client import marketplace_for
 
 def create_user(user_id: str, *, email: str | None = None, sync_enabled: bool = True) -> User:
     """Create (or return) the user ``user_id``."""
+    # An upsert applies no field default: without created_at, every read would make one up ("now").
     User.objects(user_id=user_id).update_one(
-        upsert=True, set_on_insert__email=email, set_on_insert__sync_enabled=sync_enabled
+        upsert=True,
+        set_on_insert__email=email,
+        set_on_insert__sync_enabled=sync_enabled,
+        set_on_insert__created_at=utcnow(),
     )
     return User.objects.get(user_id=user_id)
 

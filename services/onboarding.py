@@ -1,8 +1,9 @@
 """Onboarding: users and their seller accounts, as the `sellersync` command and the REST API change them.
 
-Both front ends pass raw values through the ``check_*`` functions first: each returns the clean value
-or raises :class:`InvalidInputError` naming the field, so only strings and booleans of a known shape
-reach a query (a dict in place of an id can never become a MongoDB operator). A refresh token is
+Every entry point passes its raw values through the ``check_*`` functions before it reads or writes
+anything (the front ends call them first too, to name the field in their own terms): each returns the
+clean value or raises :class:`InvalidInputError` naming the field, so only strings and booleans of a
+known shape reach a query (a dict in place of an id can never become a MongoDB operator). A refresh token is
 checked for shape only and never appears in an error, a log line or a return value: it goes straight
 to ``services.accounts.connect_account``, which stores it encrypted.
 
@@ -75,7 +76,8 @@ def check_bool(value: Any, field: str) -> bool:
 
 def check_country(value: Any, field: str = "country") -> str:
     """A marketplace country code (``US``, ``DE``, ``GB``…), upper-cased."""
-    code = value.upper() if isinstance(value, str) else None
+    # ASCII only: "uſ".upper() is "US", and a code is two letters, not what upper-cases to them.
+    code = value.upper() if isinstance(value, str) and value.isascii() else None
     if code not in COUNTRIES:
         raise InvalidInputError(field, f"a marketplace country code is one of {', '.join(COUNTRIES)}")
     return code
@@ -116,6 +118,9 @@ def get_user(user_id: str) -> User:
 
 def add_user(user_id: str, *, email: str | None = None, sync_enabled: bool = True) -> User:
     """Create a user; AlreadyExistsError when the id is taken."""
+    user_id = check_user_id(user_id)
+    email = check_email(email)
+    sync_enabled = check_bool(sync_enabled, "syncEnabled")
     result = User.objects(user_id=user_id).update_one(
         upsert=True,
         set_on_insert__email=email,
@@ -131,6 +136,9 @@ def add_user(user_id: str, *, email: str | None = None, sync_enabled: bool = Tru
 
 def save_user(user_id: str, *, email: Any = _UNSET, sync_enabled: Any = _UNSET) -> tuple[User, bool]:
     """Create the user or update the fields given (PUT semantics); returns (user, created)."""
+    user_id = check_user_id(user_id)
+    email = email if email is _UNSET else check_email(email)
+    sync_enabled = sync_enabled if sync_enabled is _UNSET else check_bool(sync_enabled, "syncEnabled")
     changes: dict[str, Any] = {"set_on_insert__created_at": utcnow()}
     if email is None:
         changes["unset__email"] = True
@@ -147,6 +155,8 @@ def save_user(user_id: str, *, email: Any = _UNSET, sync_enabled: Any = _UNSET) 
 
 
 def set_sync_enabled(user_id: str, enabled: bool) -> User:
+    user_id = check_user_id(user_id)
+    enabled = check_bool(enabled, "syncEnabled")
     if not User.objects(user_id=user_id).update_one(set__sync_enabled=enabled):
         raise UnknownUserError(f"no user with id {user_id!r}")
     logger.info("%s sync of user %s.", "Enabled" if enabled else "Disabled", user_id)
@@ -189,6 +199,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 # -- accounts --------------------------------------------------------------------------------------
 def list_accounts(user_id: str) -> list[SellerAccount]:
+    user_id = check_user_id(user_id)
     get_user(user_id)
     return list(SellerAccount.objects(user_id=user_id).order_by("region", "country"))
 
@@ -235,6 +246,10 @@ def connect_and_sync(
     ``must_exist`` True: re-authorise only (UnknownAccountError when there is no such account);
     False: add only (AlreadyExistsError when the user has one in this marketplace); None: either.
     """
+    user_id = check_user_id(user_id)
+    country = check_country(country)
+    refresh_token = check_refresh_token(refresh_token)
+    seller_id = None if seller_id is None else check_seller_id(seller_id)
     user = get_user(user_id)
     existing = find_account(user_id, country)
     if must_exist and existing is None:
@@ -255,6 +270,8 @@ def connect_and_sync(
 
 def disable_account(user_id: str, country: str) -> SellerAccount:
     """Stop syncing the account (its token stays, encrypted, until it is re-authorised)."""
+    user_id = check_user_id(user_id)
+    country = check_country(country)
     get_user(user_id)
     account = find_account(user_id, country)
     if account is None:
