@@ -84,9 +84,9 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     supervisor.start("worker", worker_command(processes=2, threads=3))
     ready = f"http://127.0.0.1:{port}/ready"
     wait_for(lambda: _status(ready)[0] == 200, timeout=30)
-    wait_for(
-        lambda: ledger(job_ids, collection=records).completed >= len(job_ids) // 20, timeout=60, interval=0.2
-    )
+    # (counted cheaply: on a busy machine a poll of every record slows the store the jobs need)
+    under_way = min(len(job_ids) // 20, 20)
+    wait_for(lambda: records.count_documents({"status": "completed"}) >= under_way, timeout=size(60, 300))
 
     # When the document server is stopped for 10 s, jobs running and waiting, and started again
     at_stop = ledger(job_ids, collection=records).by_status
@@ -107,7 +107,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     slowest = max(seconds for _, seconds in answers)
     assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
     # And every job completes, each once; the running ones were retried
-    _wait_until_finished(job_ids, records, size(180, 600))
+    _wait_until_finished(job_ids, records, size(180, 1800))
     recovered = recovery.seconds()
     log = topology.log_path.read_text()
     outcome = ledger(job_ids, log, collection=records)
@@ -145,7 +145,8 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
 
 def _wait_until_finished(job_ids: list[str], records, timeout: float) -> None:
     try:
-        wait_for(lambda: ledger(job_ids, collection=records).lost == 0, timeout=timeout, interval=1.0)
+        unfinished = {"status": {"$nin": ["completed", "failed", "cancelled"]}}
+        wait_for(lambda: records.count_documents(unfinished) == 0, timeout=timeout, interval=1.0)
     except AssertionError:
         stuck = records.find(
             {"job_id": {"$in": job_ids}, "status": {"$nin": ["completed", "failed", "cancelled"]}}

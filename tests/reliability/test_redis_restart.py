@@ -75,7 +75,9 @@ def _run(server, users, topology, job_count) -> None:
     job_ids = [r.job_id for r in JobStatus.objects.only("job_id")]
     ready = f"http://127.0.0.1:{port}/ready"
     wait_for(lambda: _status(ready)[0] == 200, timeout=30)
-    wait_for(lambda: ledger(job_ids).completed >= len(job_ids) // 20, timeout=60, interval=0.2)
+    # (counted cheaply: on a busy machine a poll of every record slows the store the jobs need)
+    under_way = min(len(job_ids) // 20, 20)
+    wait_for(lambda: JobStatus.objects(status="completed").count() >= under_way, timeout=size(60, 300))
 
     # When Redis is stopped for 10 s, with most jobs still waiting, and started again on its folder
     waiting = len(job_ids) - ledger(job_ids).completed
@@ -94,7 +96,7 @@ def _run(server, users, topology, job_count) -> None:
     slowest = max(seconds for _, seconds in answers)
     assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
     # And every job completes, each once, with no process restarted
-    _wait_until_finished(job_ids, size(120, 600))
+    _wait_until_finished(job_ids, size(120, 1800))
     recovered = recovery.seconds()
     wait_for(lambda: _status(ready)[0] == 200, timeout=10)
     outcome = ledger(job_ids, topology.log_path.read_text())
