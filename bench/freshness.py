@@ -1,7 +1,7 @@
 """Freshness at scale: a time-scaled run of the real system, measuring the share of users whose data
 is younger than their interval.
 
-    python -m bench.freshness [--users 300] [--hours 3] [--scale 60] [--tick-minutes 5]
+    python -m bench.freshness [--users 150] [--hours 3] [--scale 60] [--tick-minutes 5]
 
 Everything is the production topology on loopback, with time compressed ``--scale`` times:
 
@@ -41,8 +41,8 @@ from bench.workers import LOGS
 #: The product's interval, in simulated minutes.
 INTERVAL_MINUTES = 60
 TARGET_SHARE = 0.99
-DEFAULTS = dict(users=300, hours=3.0, scale=60.0, tick_minutes=5.0, processes=2, threads=8, max_processes=4)
-SIZES = {"smoke": dict(users=6, hours=0.2, tick_minutes=2.0, processes=1, threads=4), "full": dict(users=600)}
+DEFAULTS = dict(users=150, hours=3.0, scale=60.0, tick_minutes=5.0, processes=2, threads=8, max_processes=4)
+SIZES = {"smoke": dict(users=6, hours=0.2, tick_minutes=2.0, processes=1, threads=4), "full": dict(hours=6.0)}
 
 
 @dataclass
