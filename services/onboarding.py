@@ -43,6 +43,7 @@ REFRESH_TOKEN_PATTERN = r"^[\x21-\x7e]{8,2048}$"  # noqa: S105 (a pattern, not a
 COUNTRIES = tuple(sorted({m.name for m in Marketplaces} | {"UK"}))
 MAX_EMAIL = 254
 
+# fullmatch, not match: the patterns end in "$", which Python also lets match before a final "\n".
 _USER_ID_RE = re.compile(USER_ID_PATTERN)
 _SELLER_ID_RE = re.compile(SELLER_ID_PATTERN)
 _TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
@@ -50,7 +51,7 @@ _TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
 
 # -- values ----------------------------------------------------------------------------------------
 def check_user_id(value: Any, field: str = "userId") -> str:
-    if not isinstance(value, str) or not _USER_ID_RE.match(value):
+    if not isinstance(value, str) or not _USER_ID_RE.fullmatch(value):
         raise InvalidInputError(field, "a user id is 1-128 printable characters without '/'")
     return value
 
@@ -84,14 +85,14 @@ def check_country(value: Any, field: str = "country") -> str:
 
 
 def check_seller_id(value: Any, field: str = "sellerId") -> str:
-    if not isinstance(value, str) or not _SELLER_ID_RE.match(value):
+    if not isinstance(value, str) or not _SELLER_ID_RE.fullmatch(value):
         raise InvalidInputError(field, "a seller id is 1-64 letters, digits, '.', '_' or '-'")
     return value
 
 
 def check_refresh_token(value: Any, field: str = "refreshToken") -> str:
     """The token's shape only; the message never repeats what was given."""
-    if not isinstance(value, str) or not _TOKEN_RE.match(value):
+    if not isinstance(value, str) or not _TOKEN_RE.fullmatch(value):
         raise InvalidInputError(field, "a refresh token is 8-2048 printable characters without spaces")
     return value
 

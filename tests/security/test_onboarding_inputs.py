@@ -47,7 +47,9 @@ TEXT = st.text(st.characters(categories=["Cs", "Cc", "Ll", "Lu", "Nd", "Po", "Zs
 #: Anything a caller might pass where a value belongs.
 ANYTHING = st.one_of(
     TEXT,
-    st.sampled_from(["", " u1", "U1", "u1\x00", "u.*", ".*", "$ne", "u1/x", "\ud800", "u\udfff", "a" * 129]),
+    st.sampled_from(
+        ["", " u1", "U1", "u1\x00", "u1\n", "u.*", ".*", "$ne", "u1/x", "\ud800", "u\udfff", "a" * 129]
+    ),
     st.just(HUGE),
     st.none(),
     st.booleans(),
@@ -62,8 +64,9 @@ ANYTHING = st.one_of(
         max_size=2,
     ),
 )
-#: Always tried: operators that match every record, what no store encodes, a huge string.
-EXAMPLES = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", ["u1"], None, 7, HUGE]
+#: Always tried: operators that match every record, what no store encodes, a huge string, and a
+#: trailing newline (which a regular expression's ``$`` lets through).
+EXAMPLES = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", "u1\n", ["u1"], None, 7, HUGE]
 #: Stands for an argument left out (save_user's PUT semantics).
 OMITTED = "<omitted>"
 SETTINGS = hypothesis.settings(
@@ -271,6 +274,8 @@ def test_connecting_an_account_gives_a_clean_error_or_an_active_account_and_neve
     @with_examples("seller_id", user_id="u3", country="US", token=TOKENS[1])
     @example(user_id="u1", country="u\u017f", token=TOKENS[0], seller_id=None)
     @example(user_id="u1", country="US", token=BAD_TOKEN, seller_id=BAD_TOKEN)
+    @example(user_id="u1", country="US", token=TOKENS[0] + "\n", seller_id="acme-us")
+    @example(user_id="u1", country="US", token=TOKENS[0], seller_id="acme-us\n")
     @example(user_id="u3", country="de", token=TOKENS[1], seller_id=None)
     @SETTINGS
     def check(user_id, country, token, seller_id):
@@ -323,10 +328,11 @@ def test_connecting_an_account_gives_a_clean_error_or_an_active_account_and_neve
             assert job.user_id == user_id and job.status in ACTIVE_STATUSES
         else:
             assert connected.sync is None
+        assert f"of user {user_id}." in caplog.text  # the log lines are read, not missed
         answers = (repr(connected), str(onboarding.account_json(connected.account)), caplog.text)
         assert_secret(token, (user_id, country, seller_id), *answers)
 
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG, logger="services"):
         check()
 
 
