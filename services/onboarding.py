@@ -32,9 +32,11 @@ from services.spapi_client import marketplace_for
 
 logger = logging.getLogger(__name__)
 
-#: User ids are the product's own: 1-128 characters without control characters, slash or a lone UTF-16
-#: surrogate (web.validation.USER_ID_PATTERN, the same rule for the job-status routes).
-USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/\ud800-\udfff]{1,128}$"
+#: User ids are the product's own: 1-128 characters without control characters or slash (the pattern
+#: the OpenAPI document states), nor a lone UTF-16 surrogate, which JSON can carry (``"\ud800"``) but no
+#: store encodes and no document pattern names portably: ``check_user_id`` refuses it too. The one rule
+#: of every front end: the REST API's routes (web.validation.user_id) and the command line call it.
+USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/]{1,128}$"
 #: Amazon merchant ids are upper-case letters and digits; the sandbox's are names like ``acme-us``.
 SELLER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 #: LWA refresh tokens (``Atzr|…``) are a few hundred printable characters without spaces.
@@ -44,7 +46,7 @@ COUNTRIES = tuple(sorted({m.name for m in Marketplaces} | {"UK"}))
 MAX_EMAIL = 254
 
 # fullmatch, not match: the patterns end in "$", which Python also lets match before a final "\n".
-_USER_ID_RE = re.compile(USER_ID_PATTERN)
+_USER_ID_RE = re.compile(r"[^\x00-\x1f\x7f/\ud800-\udfff]{1,128}")
 _SELLER_ID_RE = re.compile(SELLER_ID_PATTERN)
 _TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
 

@@ -13,7 +13,8 @@ from typing import Any
 import falcon
 
 from models.jobs import ACCOUNT_RESULT_STATUSES, JOB_STATUSES, TRIGGERS
-from web.validation import JOB_ID_PATTERN, MAX_LIMIT, MAX_SYNC_USERS, USER_ID_PATTERN
+from services.onboarding import USER_ID_PATTERN
+from web.validation import JOB_ID_PATTERN, MAX_LIMIT, MAX_SYNC_USERS
 
 BASE = "/app/job-status"
 

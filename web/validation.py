@@ -15,38 +15,30 @@ from typing import Any
 import falcon
 
 from models.jobs import JOB_STATUSES
+from services.errors import InvalidInputError
+from services.onboarding import check_user_id
 
 #: Job ids are Dramatiq message ids: UUIDs.
 JOB_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#: User ids are the product's own: 1-128 printable characters (no control characters, no slash).
-USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/]{1,128}$"
 #: The most ids one sync request may name, and the largest page of any list.
 MAX_SYNC_USERS = 1000
 MAX_LIMIT = 1000
 
 _JOB_ID_RE = re.compile(JOB_ID_PATTERN)
-_USER_ID_RE = re.compile(USER_ID_PATTERN)
 
 
 def job_id(value: str) -> str:
-    if not _JOB_ID_RE.match(value):
+    if not _JOB_ID_RE.fullmatch(value):
         raise falcon.HTTPInvalidParam("A job id is a UUID.", "jobId")
     return value.lower()
 
 
 def user_id(value: str, name: str = "userId") -> str:
-    if not isinstance(value, str) or not _USER_ID_RE.match(value) or not _is_utf8(value):
-        raise falcon.HTTPInvalidParam("A user id is 1-128 printable characters without '/'.", name)
-    return value
-
-
-def _is_utf8(value: str) -> bool:
-    """False for a lone UTF-16 surrogate, which JSON can carry (``"\\ud800"``) but no store encodes."""
+    """The rule of services.onboarding (one rule for every route and the command line)."""
     try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+        return check_user_id(value, name)
+    except InvalidInputError as exc:
+        raise falcon.HTTPInvalidParam(exc.message[:1].upper() + exc.message[1:] + ".", name) from None
 
 
 def limit(req: falcon.Request, default: int) -> int:
