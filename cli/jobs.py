@@ -10,6 +10,7 @@ from cli.context import Context
 from cli.output import as_json, print_enqueued, progress
 from services import onboarding
 from services.errors import InvalidInputError, UnknownUserError
+from services.job_json import job_json
 from services.job_status import utcnow
 
 
@@ -108,8 +109,6 @@ def latest_failed_jobs(since) -> list[str]:
 
 
 def cancel_cmd(ctx: Context, args: argparse.Namespace) -> int:
-    from web.serializers import job_json
-
     job = ctx.producer().remove_job(args.job)
     if ctx.json:
         as_json(job_json(job), ctx.out)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from services.job_json import job_json
+
 if TYPE_CHECKING:
     from cli.context import Context
 
@@ -63,8 +65,6 @@ JOB_HEADERS = ("JOB", "USER", "STATUS", "TRIGGER", "ATTEMPTS", "QUEUED", "DURATI
 
 
 def print_jobs(ctx: Context, jobs) -> None:
-    from web.serializers import job_json
-
     if ctx.json:
         as_json({"jobs": [job_json(j) for j in jobs]}, ctx.out)
     else:

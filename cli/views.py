@@ -10,6 +10,7 @@ from cli.context import Context
 from cli.output import JOB_HEADERS, as_json, job_rows, print_jobs, table
 from services import onboarding
 from services.errors import InvalidInputError, UnknownJobError, UnknownUserError
+from services.job_json import job_json, user_status_json
 from services.job_status import utcnow
 
 
@@ -32,8 +33,6 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def status_cmd(ctx: Context, args: argparse.Namespace) -> int:
-    from web.serializers import job_json, user_status_json
-
     if (args.job is None) == (args.user is None):
         raise InvalidInputError("JOB", "name a job, or give --user USER (not both)")
     queries = ctx.queries()

@@ -4,6 +4,11 @@
 - ``sandbox`` stands in for Amazon and imports nothing of sellersync but itself and ``embedded``
   (the threaded WSGI server it shares with dev mode, which belongs to neither).
 - ``embedded`` (the servers dev mode and the tests start) imports nothing of ours but itself.
+- ``services`` (the business logic) imports only itself and ``models``: never a front end (``web``,
+  ``cli``), nor what runs it (``actors``, ``cron``, ``devmode``).
+- ``cli`` (the operator command, a front end beside ``web``) imports ``services``, ``models``,
+  ``embedded`` and ``devmode``, and ``actors`` to build the broker its producer enqueues on; never
+  ``web``: what both front ends print (a job's JSON shape) lives in ``services``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"actors", "bench", "cli", "cron", "devmode", "embedded", "models", "sandbox", "services", "web"}
-ALLOWED = {"models": {"models"}, "sandbox": {"sandbox", "embedded"}, "embedded": {"embedded"}}
+ALLOWED = {
+    "models": {"models"},
+    "sandbox": {"sandbox", "embedded"},
+    "embedded": {"embedded"},
+    "services": {"services", "models"},
+    "cli": {"cli", "services", "models", "embedded", "devmode", "actors"},
+}
 
 
 def our_imports(path: Path) -> set[str]:

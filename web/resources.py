@@ -9,9 +9,10 @@ from __future__ import annotations
 import falcon
 
 from services.errors import UnknownJobError, UnknownUserError
+from services.job_json import hourly_json, job_json, user_status_json
 from services.job_queries import JobQueries, StatsSnapshot
 from services.jobs import JobProducer
-from web import serializers, validation
+from web import validation
 
 
 class UserStatus:
@@ -25,7 +26,7 @@ class UserStatus:
         if user is None:
             raise UnknownUserError(f"No user has the id {user_id!r}.")
         jobs = self._queries.jobs_for_user(user.user_id, validation.limit(req, 10))
-        resp.media = serializers.user_status_json(user, jobs)
+        resp.media = user_status_json(user, jobs)
 
 
 class Job:
@@ -38,7 +39,7 @@ class Job:
         job = self._queries.get_job(validation.job_id(job_id))
         if job is None:
             raise UnknownJobError(f"No job has the id {job_id!r}.")
-        resp.media = serializers.job_json(job)
+        resp.media = job_json(job)
 
 
 class JobCancel:
@@ -48,7 +49,7 @@ class JobCancel:
         self._producer = producer
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        resp.media = serializers.job_json(self._producer.remove_job(validation.job_id(job_id)))
+        resp.media = job_json(self._producer.remove_job(validation.job_id(job_id)))
 
 
 class JobRetry:
@@ -60,7 +61,7 @@ class JobRetry:
     def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         enqueued = self._producer.retry_job(validation.job_id(job_id))
         resp.status = falcon.HTTP_202
-        resp.media = serializers.job_json(self._producer.records.get(enqueued.job_id))
+        resp.media = job_json(self._producer.records.get(enqueued.job_id))
 
 
 class Recent:
@@ -71,7 +72,7 @@ class Recent:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         jobs = self._queries.recent(validation.limit(req, 50), validation.status(req))
-        resp.media = {"jobs": [serializers.job_json(j) for j in jobs]}
+        resp.media = {"jobs": [job_json(j) for j in jobs]}
 
 
 class Failed:
@@ -82,7 +83,7 @@ class Failed:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         jobs = self._queries.failed(validation.limit(req, 100))
-        resp.media = {"jobs": [serializers.job_json(j) for j in jobs]}
+        resp.media = {"jobs": [job_json(j) for j in jobs]}
 
 
 class QueueStats:
@@ -106,7 +107,7 @@ class Overview:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {
-            "hourly": serializers.hourly_json(self._queries.hourly()),
+            "hourly": hourly_json(self._queries.hourly()),
             "freshness": self._queries.freshness(),
         }
 

@@ -1,4 +1,8 @@
-"""JSON shapes of the API (DESIGN.md): camelCase keys, ISO 8601 UTC timestamps ending in ``Z``."""
+"""The JSON shape of jobs (DESIGN.md): what the REST API answers and ``sellersync … --json`` prints.
+
+One module for both front ends, so a job reads the same through either: camelCase keys, ISO 8601
+UTC timestamps ending in ``Z``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ def error_json(error: JobError | None) -> dict[str, str] | None:
     return None if error is None else {"type": error.type, "message": error.message}
 
 
-def account_json(account: AccountResult) -> dict[str, Any]:
+def account_result_json(account: AccountResult) -> dict[str, Any]:
+    """One account's part of a job (not the seller account itself: services.onboarding.account_json)."""
     return {
         "region": account.region,
         "country": account.country,
@@ -50,13 +55,14 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "accountsTotal": job.accounts_total,
         "accountsProcessed": job.accounts_processed,
         "accountsFailed": job.accounts_failed,
-        "accounts": [account_json(a) for a in job.accounts],
+        "accounts": [account_result_json(a) for a in job.accounts],
         "error": error_json(job.error),
         "worker": job.worker,
     }
 
 
 def user_status_json(user: User, jobs: list[JobStatus]) -> dict[str, Any]:
+    """A user's sync status: ``jobs`` as given (newest first), the first of them as ``latest``."""
     return {
         "userId": user.user_id,
         "lastSyncedAt": iso(user.last_synced_at),
@@ -66,4 +72,5 @@ def user_status_json(user: User, jobs: list[JobStatus]) -> dict[str, Any]:
 
 
 def hourly_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completed and failed jobs per hour (services.job_queries.JobQueries.hourly)."""
     return [{"hour": iso(r["hour"]), "completed": r["completed"], "failed": r["failed"]} for r in rows]
