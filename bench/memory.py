@@ -53,6 +53,8 @@ def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Fig
                     what="a wave of jobs",
                 )
                 done = target
+                if done % 1000 == 0 and done < jobs:
+                    print(f"  after {done:>6} jobs: worker RSS {_rss(workers):.1f} MB", flush=True)
                 if done >= baseline_after and len(samples) == 1 or done >= jobs:
                     samples.append((done, _rss(workers)))
                     print(f"  after {done:>6} jobs: worker RSS {samples[-1][1]:.1f} MB", flush=True)
