@@ -77,14 +77,12 @@ class ParentDeathWatch(Middleware):
         self._stopped.set()
 
     def _watch(self, parent_pid: int) -> None:
-        while not self._orphaned.wait(self.poll_seconds):
-            if self._stopped.is_set():
+        while not self._stopped.is_set():
+            self._orphaned.wait(self.poll_seconds)
+            self._orphaned.clear()  # a stray DEATH_SIGNAL with the parent alive changes nothing
+            if os.getppid() != parent_pid and not self._stopped.is_set():
+                self._on_orphaned(parent_pid)
                 return
-            if os.getppid() != parent_pid:
-                break
-        if self._stopped.is_set():
-            return
-        self._on_orphaned(parent_pid)
 
     def _on_orphaned(self, parent_pid: int) -> None:
         drain_log_pipe()

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from actors.parent_watch import DEATH_SIGNAL
 from services import jobs
 from tests.reliability.support import (
     ReportRow,
@@ -19,6 +20,7 @@ from tests.reliability.support import (
     alive,
     all_finished,
     children,
+    kill,
     ledger,
     make_users,
     refetched_accounts,
@@ -45,6 +47,10 @@ def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_compl
     workers = wait_for(lambda: len(children(main.pid)) == 2 and children(main.pid), timeout=30)
     job_ids = [e.job_id for e in jobs.enqueue_users(users, "manual")]
     wait_for(lambda: ledger(job_ids).completed >= 15, timeout=90, interval=0.2)
+    # (a stray parent-death signal while the main process lives changes nothing)
+    kill(workers[0], DEATH_SIGNAL)
+    time.sleep(1.0)
+    assert all(alive(pid) for pid in workers)
 
     # When the main process alone is SIGKILLed (not its process group)
     supervisor.signal("worker", signal.SIGKILL)
