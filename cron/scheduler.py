@@ -36,7 +36,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cron.leader import LeaderLease
-from services.due_users import due_user_batches
+from services.due_users import due_user_batches, still_due
 from services.errors import SettingsError
 from services.job_status import utcnow
 from services.jobs import JobProducer
@@ -109,11 +109,19 @@ class SyncScheduler:
             result = TickResult()
             started = time.monotonic()
             size = self.settings.scheduler_batch_size
-            for batch in due_user_batches(self.settings, self.redis, batch_size=size, now=self.clock()):
+            read_at = self.clock()
+            for batch in due_user_batches(self.settings, self.redis, batch_size=size, now=read_at):
                 if self.stop.is_set() or not self.lease.acquire_or_renew():
                     result.complete = False
                     break
-                enqueued = self.producer.enqueue_users(batch, "schedule", batch_size=size, known=True)
+                enqueued = self.producer.enqueue_users(
+                    batch,
+                    "schedule",
+                    batch_size=size,
+                    known=True,
+                    # Asked once claimed: a user whose job ended since this tick read it is not due.
+                    still_due=lambda ids: still_due(self.settings, ids, read_at),
+                )
                 new = sum(1 for e in enqueued if not e.deduplicated)
                 result.batches.append(len(batch))
                 result.due += len(batch)

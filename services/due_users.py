@@ -66,6 +66,22 @@ def due_query(settings: Settings, now: datetime) -> dict:
     return {"sync_enabled": True, "$or": [{"last_synced_at": None}, {"last_synced_at": {"$lt": cutoff}}]}
 
 
+#: Seconds: how far before a tick's read of the users a sync counts as "since the read" (clock skew
+#: between the scheduler's and the workers' hosts). A user synced that recently was not due anyway.
+SKEW_MARGIN_SECONDS = 60
+
+
+def synced_since(settings: Settings, since: datetime) -> set[str]:
+    """The sync-enabled users whose last sync is at or after ``since`` (a range of the due index)."""
+    query = {"sync_enabled": True, "last_synced_at": {"$gte": since - timedelta(seconds=SKEW_MARGIN_SECONDS)}}
+    return {d["user_id"] for d in User._get_collection().find(query, {"user_id": 1, "_id": 0})}
+
+
+def still_due(settings: Settings, user_ids: list[str], read_at: datetime) -> set[str]:
+    """Which of ``user_ids``, read as due at ``read_at``, have not been synced since."""
+    return set(user_ids) - synced_since(settings, read_at) if user_ids else set()
+
+
 def due_user_batches(
     settings: Settings,
     client: redis.Redis,

@@ -10,7 +10,7 @@ and registers it with :func:`configure_queue`, so this module stays free of Dram
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
@@ -99,6 +99,7 @@ class JobProducer:
         *,
         batch_size: int | None = None,
         known: bool = False,
+        still_due: Callable[[list[str]], set[str]] | None = None,
     ) -> list[Enqueued]:
         """Enqueue many users, in input order, with the same dedup as ``enqueue_user``.
 
@@ -106,16 +107,28 @@ class JobProducer:
         read of the users (skipped when ``known``: the ids were just read from the users collection),
         one pipelined Redis claim of their active-job keys, one MongoDB bulk insert of the new records
         and one pipelined Redis send of the messages. Unknown ids are skipped with a warning.
+
+        ``still_due`` (the scheduler's) is asked, once a batch's users are claimed, which of them are
+        still due; the others are released and left out of the result. A user whose job ended between
+        the scheduler's read and its claim has a fresh sync by then (a job records the sync before it
+        frees its user), so it is not synced twice.
         """
         _check_trigger(trigger)
         size = batch_size or self.settings.scheduler_batch_size
         iterator = iter(user_ids)
         results: list[Enqueued] = []
         while batch := list(islice(iterator, size)):
-            results.extend(self._enqueue_batch(batch, trigger, known=known))
+            results.extend(self._enqueue_batch(batch, trigger, known=known, still_due=still_due))
         return results
 
-    def _enqueue_batch(self, user_ids: list[str], trigger: str, *, known: bool) -> list[Enqueued]:
+    def _enqueue_batch(
+        self,
+        user_ids: list[str],
+        trigger: str,
+        *,
+        known: bool,
+        still_due: Callable[[list[str]], set[str]] | None = None,
+    ) -> list[Enqueued]:
         if not known:
             user_ids = self._known_users(user_ids)
         offers = [(user_id, self.queue.new_job_id()) for user_id in user_ids]
@@ -137,12 +150,20 @@ class JobProducer:
             elif self.active.take_over(user_id, current_id, job_id):
                 claimed.append(index)  # the key outlived its job (a lost release)
         claimed.sort()  # taken-over keys joined late: send in input order (the scheduler's oldest first)
+        skipped: set[int] = set()
+        if still_due is not None and claimed:
+            due = still_due([offers[i][0] for i in claimed])
+            skipped = {i for i in claimed if offers[i][0] not in due}
+            self._release_many([offers[i] for i in sorted(skipped)])
+            claimed = [i for i in claimed if i not in skipped]
         self._create_and_send_many([offers[i] for i in claimed], trigger)
         for index in claimed:
             user_id, job_id = offers[index]
             results[index] = Enqueued(user_id, job_id, deduplicated=False)
         # A key that vanished or changed under us: the careful one-user path decides.
-        return [r or self.enqueue_user(offers[i][0], trigger) for i, r in enumerate(results)]
+        return [
+            r or self.enqueue_user(offers[i][0], trigger) for i, r in enumerate(results) if i not in skipped
+        ]
 
     def _known_users(self, user_ids: list[str]) -> list[str]:
         valid = [u for u in user_ids if _is_id(u)]

@@ -183,3 +183,35 @@ def test_dev_mode_thread_ticks_and_stops_cleanly(broker, settings, redis_client)
     assert not thread.is_alive()
     assert queued_user_ids(redis_client, settings) == expected
     assert redis_client.get(key(settings, "scheduler", "leader")) is None
+
+
+def test_a_user_whose_job_ends_during_the_tick_is_not_enqueued_again(
+    make_user, producer, scheduler, settings, redis_client
+):
+    # Given a due user whose job is running when the tick reads the users
+    make_user("racing", [("US", "racing-us")])
+    make_user("waiting", [("US", "waiting-us")])
+    synced("racing", timedelta(hours=3))
+    synced("waiting", timedelta(hours=2))
+    tick = scheduler()
+    batches = due_user_batches(settings, redis_client, batch_size=10, now=NOW)
+    read = next(batches)
+    assert read == ["racing", "waiting"]
+
+    # When its job ends between that read and the claim: its sync recorded, then its user freed
+    User.objects(user_id="racing").update_one(set__last_synced_at=NOW + timedelta(seconds=5))
+    enqueued = producer.enqueue_users(
+        read, "schedule", known=True, still_due=lambda ids: tick_still_due(settings, ids)
+    )
+
+    # Then only the other user is enqueued, and the racing user holds no claim
+    assert [e.user_id for e in enqueued] == ["waiting"]
+    assert queued_user_ids(redis_client, settings) == ["waiting"]
+    assert active_user_ids(redis_client, settings) == {"waiting"}
+    assert tick.settings is settings
+
+
+def tick_still_due(settings, user_ids):
+    from services.due_users import still_due
+
+    return still_due(settings, user_ids, read_at=NOW)
