@@ -90,6 +90,7 @@ def main(argv: list[str]) -> int:
 
     import actors  # noqa: F401  (imported before "ready", so that every process ticks at once on "go")
     from cron.scheduler import main as scheduler_main
+
     seed_due_users(args.users)
     if args.wait_go:
         print("ready", flush=True)
