@@ -57,8 +57,6 @@ FOOTER = """
 - Read in Dramatiq 2.2's Redis consumer, not exercised here: it heartbeats only when it fetches or
   acks, so a worker whose threads are all busy with jobs longer than the heartbeat timeout, its
   prefetch full, looks dead too.
-- A scheduler tick may read a user as due just before that user's running sync ends, and enqueue it
-  again once the sync released it: an extra (not a duplicated) sync of a user just synced.
 """
 
 
