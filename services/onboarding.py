@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from mongoengine import EmailField, ValidationError
@@ -25,6 +24,7 @@ from sp_api.base import Marketplaces
 from models import SellerAccount, User
 from services.accounts import connect_account
 from services.errors import AlreadyExistsError, InvalidInputError, UnknownAccountError, UnknownUserError
+from services.job_json import iso
 from services.job_status import utcnow
 from services.jobs import Enqueued, JobProducer
 from services.settings import Settings
@@ -97,15 +97,6 @@ def check_refresh_token(value: Any, field: str = "refreshToken") -> str:
     if not isinstance(value, str) or not _TOKEN_RE.fullmatch(value):
         raise InvalidInputError(field, "a refresh token is 8-2048 printable characters without spaces")
     return value
-
-
-def iso(value: datetime | None) -> str | None:
-    """``2024-05-01T12:00:00.123Z`` (the REST API's form); a naive datetime is taken to be UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # -- users -----------------------------------------------------------------------------------------

@@ -206,6 +206,15 @@ class Ledger:
         finished = sum(self.by_status.get(s, 0) for s in ("completed", "failed", "cancelled"))
         return self.jobs_in - finished
 
+    def counts(self) -> dict[str, int]:
+        """The report row's figures: jobs in, completed, lost, duplicated."""
+        return {
+            "jobs_in": self.jobs_in,
+            "completed": self.completed,
+            "lost": self.lost,
+            "duplicated": len(self.duplicated),
+        }
+
 
 def ledger(job_ids: Iterable[str], log_text: str = "", collection=None) -> Ledger:
     """The fate of ``job_ids`` from their records (in ``collection``: the job_statuses of another store)."""

@@ -129,10 +129,7 @@ def test_jobs_survive_random_worker_kills_complete_once_and_store_what_a_crash_f
                 f"through 2 worker processes; {len(chaos.kills)} SIGKILLs of a random worker process "
                 f"every {KILL_EVERY[0]:g}-{KILL_EVERY[1]:g} s, each restarted"
             ),
-            jobs_in=outcome.jobs_in,
-            completed=outcome.completed,
-            lost=outcome.lost,
-            duplicated=len(outcome.duplicated),
+            **outcome.counts(),
             recovery_seconds=None,
             notes=(
                 f"{sum(extra.values())} killed attempts counted; content identical to the crash-free run; "

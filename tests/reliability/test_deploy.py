@@ -83,10 +83,7 @@ def test_a_worker_stopped_with_jobs_in_flight_requeues_them_and_the_next_worker_
                 f"SIGTERM to a worker running jobs of {len(users)} users with 3 slow accounts each; "
                 f"{interrupted} jobs interrupted and requeued; a new worker started"
             ),
-            jobs_in=outcome.jobs_in,
-            completed=outcome.completed,
-            lost=outcome.lost,
-            duplicated=len(outcome.duplicated),
+            **outcome.counts(),
             recovery_seconds=recovered,
             notes=f"worker stopped in {stop_seconds:.1f} s (exit 0); finished accounts not fetched again",
         )

@@ -130,10 +130,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
                 f"{at_stop.get('running', 0)} running, {at_stop.get('queued', 0)} queued "
                 f"of {len(job_ids)} jobs"
             ),
-            jobs_in=outcome.jobs_in,
-            completed=outcome.completed,
-            lost=outcome.lost,
-            duplicated=len(outcome.duplicated),
+            **outcome.counts(),
             recovery_seconds=recovered,
             notes=(
                 f"/ready 503 in at most {slowest:.2f} s while down; "

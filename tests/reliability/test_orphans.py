@@ -81,10 +81,7 @@ def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_compl
                 f"{len(users)}-user wave on 1 dramatiq main + 2 worker processes; SIGKILL of the main only "
                 f"when {in_flight.get('completed', 0)} jobs had completed; a fresh worker started"
             ),
-            jobs_in=outcome.jobs_in,
-            completed=outcome.completed,
-            lost=outcome.lost,
-            duplicated=len(outcome.duplicated),
+            **outcome.counts(),
             recovery_seconds=recovered,
             notes=f"orphans exited {orphans_lived:.1f} s after the kill",
         )

@@ -119,10 +119,7 @@ def _run(server, users, topology, job_count) -> None:
                 f"redis-server (appendonly) stopped for {DOWN_SECONDS:g} s and restarted with {waiting} of "
                 f"{len(job_ids)} jobs waiting; web, scheduler, 2 worker processes left running"
             ),
-            jobs_in=outcome.jobs_in,
-            completed=outcome.completed,
-            lost=outcome.lost,
-            duplicated=len(outcome.duplicated),
+            **outcome.counts(),
             recovery_seconds=recovered,
             notes=(
                 f"/ready 503 in at most {slowest:.2f} s while down; no process restarted; "
