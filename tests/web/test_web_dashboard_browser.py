@@ -1,8 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
 
-The app is served in this process by web.devserver (the in-memory store is per process), seeded with
-job records as workers leave them. Without chromium or playwright the tests skip locally and fail in
-CI. ``DASHBOARD_SCREENSHOT=docs/dashboard.png`` makes the screenshot test write the README's picture.
+The app is served in this process by web.devserver, seeded with job records as workers leave them.
+Without chromium or playwright the tests skip locally and fail in CI (tests.support.browser).
+``DASHBOARD_SCREENSHOT=docs/dashboard.png`` makes the screenshot test write the README's picture.
 """
 
 from __future__ import annotations
@@ -11,45 +11,21 @@ import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from models import JobStatus, User
+from tests.support.browser import chromium
 from tests.web.factory import TOKEN
 from web.devserver import serve_in_thread
 
-CI = os.environ.get("CI") == "true"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Markup in a user id (no "/": a user id is one path segment of the API).
 EVIL_USER = '<img src=x onerror="window.pwned=1"><script>window.pwned=2'
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        if CI:
-            raise
-        pytest.skip(f"playwright is not installed: {exc}")
-    if not Path(CHROMIUM).exists():
-        if CI:
-            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture
