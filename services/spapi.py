@@ -270,18 +270,24 @@ def _order_fields(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
-    """Daily getOrderMetrics of the last 30 days; returns how many days were stored."""
-    start, end = metrics_window(now.astimezone(UTC).date())
-    response = clients.call(
+def order_metrics(clients: AccountClients, start, end, granularity: Granularity, **filters: Any):
+    """One getOrderMetrics call over [start, end) in UTC (daily rows, or one total per SKU)."""
+    return clients.call(
         "getOrderMetrics",
         "sales",
         "get_order_metrics",
         expect=list,
         interval=(iso(start), iso(end)),
-        granularity=Granularity.DAY,
+        granularity=granularity,
         granularityTimeZone="UTC",
+        **filters,
     )
+
+
+def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
+    """Daily getOrderMetrics of the last 30 days; returns how many days were stored."""
+    start, end = metrics_window(now.astimezone(UTC).date())
+    response = order_metrics(clients, start, end, Granularity.DAY)
     operations = []
     for row in response.payload:
         day_start = parse_time(row["interval"].split("--")[0])
@@ -397,16 +403,7 @@ def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime
         for item in items:
             if item.units_30d_at is not None and item.units_30d_at >= stale_before:
                 continue
-            response = clients.call(
-                "getOrderMetrics",
-                "sales",
-                "get_order_metrics",
-                expect=list,
-                interval=(iso(start), iso(end)),
-                granularity=Granularity.TOTAL,
-                granularityTimeZone="UTC",
-                sku=item.seller_sku,
-            )
+            response = order_metrics(clients, start, end, Granularity.TOTAL, sku=item.seller_sku)
             units = sum(int(row.get("unitCount") or 0) for row in response.payload)
             pending.append(UpdateOne({"_id": item.id}, {"$set": {"units_30d": units, "units_30d_at": now}}))
             refreshed += 1
