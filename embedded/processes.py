@@ -207,13 +207,3 @@ class Supervisor:
             os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until it is truthy (True) or ``timeout`` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())

@@ -30,7 +30,8 @@ REQUIRED = {
 def run_without(settings, process: str, missing: str) -> subprocess.CompletedProcess:
     env = settings_env(settings, API_TOKENS="a-token-of-sixteen-chars", PORT=str(free_port()))
     env.pop(missing)
-    env.pop("SP_API_LWA_APP_ID", None), env.pop("SP_API_LWA_CLIENT_SECRET", None)
+    for lwa in ("SP_API_LWA_APP_ID", "SP_API_LWA_CLIENT_SECRET"):
+        env.pop(lwa, None)
     command = read_procfile()[process]
     return subprocess.run(
         ["/bin/sh", "-c", f"exec {command}"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from embedded.ports import free_port
 from services import jobs
 from tests.support import settings_env
 from tests.web.factory import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "/app/job-status"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
