@@ -6,11 +6,11 @@ document store, declares the actors and registers the job queue with services.jo
 
 from actors.broker import broker  # noqa: I001  (the broker must exist before any actor module)
 from actors.queue import DramatiqJobQueue
-from actors.sync import process_user
+from actors.sync import process_user, process_user_now
 from services.jobs import configure_queue
 from services.store import connect_store
 
 connect_store()
-configure_queue(DramatiqJobQueue(process_user))
+configure_queue(DramatiqJobQueue(process_user, priority_actor=process_user_now))
 
-__all__ = ["broker", "process_user"]
+__all__ = ["broker", "process_user", "process_user_now"]

@@ -20,8 +20,13 @@ logger = logging.getLogger(__name__)
 #: AgeLimit's max_age in actors.broker, in hours (said in the reason of an expired job).
 MAX_MESSAGE_AGE_HOURS = 24
 
-#: Only messages of these actors are jobs with a status record.
-JOB_ACTORS = {"process_user"}
+#: Only messages of these actors are jobs with a status record (the two lanes of actors.sync).
+JOB_ACTORS = {"process_user", "process_user_now"}
+#: Message option: this delivery is the priority-lane copy of a promoted job (services.jobs).
+PROMOTED = "promoted"
+#: Message option set on a delivery this middleware skips (its job must not run), so that
+#: ``after_skip_message`` tells it from one that AgeLimit skipped.
+NOT_RUNNABLE = "not_runnable"
 
 
 class JobStatusMiddleware(Middleware):
@@ -56,9 +61,14 @@ class JobStatusMiddleware(Middleware):
             message.args[0],
             new_attempt=not message.options.get(QUOTA_RESUME),
             quota_waits=message.options.get("quota_waits", 0),
+            promoted=bool(message.options.get(PROMOTED)),
         )
         if record is None:
-            logger.info("Skipping job %s: it was cancelled or has already finished.", message.message_id)
+            logger.info(
+                "Skipping job %s: it was cancelled, has finished, or runs in the priority lane.",
+                message.message_id,
+            )
+            message.options[NOT_RUNNABLE] = True
             raise SkipMessage()
         logger.info("Job %s for user %s started, attempt %d.", record.job_id, record.user_id, record.attempts)
 
@@ -86,7 +96,7 @@ class JobStatusMiddleware(Middleware):
     def after_skip_message(self, broker, message) -> None:
         """A job skipped by another middleware (AgeLimit: too old to run) fails, saying why."""
         logs.unbind()
-        if message.actor_name not in JOB_ACTORS:
+        if message.actor_name not in JOB_ACTORS or message.options.get(NOT_RUNNABLE):
             return
         job_id, user_id = message.message_id, message.args[0]
         if self.records.expire(job_id, f"the message waited longer than {MAX_MESSAGE_AGE_HOURS} h to run"):

@@ -1,4 +1,8 @@
-"""The JobQueue of services.jobs on Dramatiq: messages whose id is the job id.
+"""The JobQueue of services.jobs on Dramatiq: messages whose id is the job id, in two lanes.
+
+A job's lane (models.jobs.lane_of its trigger) picks the actor: the priority actor's queue for jobs a
+person waits for, the standard actor's for the rest. Without a priority actor (tests, benchmarks of
+one queue) every job takes the one actor given.
 
 ``send_many`` enqueues a whole batch on a RedisBroker in one round trip: one ``HSET`` of the messages
 and one ``RPUSH`` of their ids, in a MULTI transaction. That is exactly what the broker's own
@@ -16,26 +20,32 @@ from dramatiq import Middleware
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import generate_unique_id
 
+from actors.job_status_middleware import PROMOTED
+from models.jobs import lane_of
+
 
 class DramatiqJobQueue:
-    def __init__(self, actor: dramatiq.Actor) -> None:
+    def __init__(self, actor: dramatiq.Actor, *, priority_actor: dramatiq.Actor | None = None) -> None:
         self.actor = actor
+        self.lanes = {"standard": actor, "priority": priority_actor or actor}
 
     def new_job_id(self) -> str:
         return generate_unique_id()
 
-    def message(self, job_id: str, user_id: str, trigger: str) -> dramatiq.Message:
-        return dramatiq.Message(
-            queue_name=self.actor.queue_name,
-            actor_name=self.actor.actor_name,
-            args=(user_id,),
-            kwargs={},
-            options={"trigger": trigger},
-            message_id=job_id,
-        )
+    def actor_for(self, trigger: str) -> dramatiq.Actor:
+        return self.lanes[lane_of(trigger)]
+
+    def message(self, job_id: str, user_id: str, trigger: str, **options: object) -> dramatiq.Message:
+        """The message of a new job, in its trigger's lane."""
+        return _message(self.actor_for(trigger), job_id, user_id, trigger, **options)
 
     def send(self, job_id: str, user_id: str, trigger: str) -> None:
         self.actor.broker.enqueue(self.message(job_id, user_id, trigger))
+
+    def promote(self, job_id: str, user_id: str, trigger: str) -> None:
+        """The priority-lane copy of a queued job (the standard-lane one is then skipped)."""
+        actor = self.lanes["priority"]
+        actor.broker.enqueue(_message(actor, job_id, user_id, trigger, **{PROMOTED: True}))
 
     def send_many(self, jobs: list[tuple[str, str, str]]) -> None:
         """Enqueue ``(job_id, user_id, trigger)`` messages: all of them, or raise (then none is queued)."""
@@ -50,10 +60,12 @@ class DramatiqJobQueue:
         hooks = _has_enqueue_hooks(broker)
         for message in messages if hooks else ():
             broker.emit_before("enqueue", message, None)
-        queue = f"{broker.namespace}:{self.actor.queue_name}"
         pipe = broker.client.pipeline(transaction=True)
-        pipe.hset(f"{queue}.msgs", mapping={m.options["redis_message_id"]: m.encode() for m in messages})
-        pipe.rpush(queue, *(m.options["redis_message_id"] for m in messages))
+        for queue_name in dict.fromkeys(m.queue_name for m in messages):  # each lane, in input order
+            ids = {m.options["redis_message_id"]: m.encode() for m in messages if m.queue_name == queue_name}
+            queue = f"{broker.namespace}:{queue_name}"
+            pipe.hset(f"{queue}.msgs", mapping=ids)
+            pipe.rpush(queue, *ids)
         pipe.execute()
         for message in messages if hooks else ():
             broker.emit_after("enqueue", message, None)
@@ -61,14 +73,20 @@ class DramatiqJobQueue:
     def _redis_message(self, job_id: str, user_id: str, trigger: str) -> dramatiq.Message:
         # RedisBroker.enqueue gives every enqueue a fresh Redis id, because a retry re-enqueues the same
         # message id. A first enqueue may use the job id itself: it is a fresh unique id already.
-        return dramatiq.Message(
-            queue_name=self.actor.queue_name,
-            actor_name=self.actor.actor_name,
-            args=(user_id,),
-            kwargs={},
-            options={"trigger": trigger, "redis_message_id": job_id},
-            message_id=job_id,
-        )
+        return self.message(job_id, user_id, trigger, redis_message_id=job_id)
+
+
+def _message(
+    actor: dramatiq.Actor, job_id: str, user_id: str, trigger: str, **options: object
+) -> dramatiq.Message:
+    return dramatiq.Message(
+        queue_name=actor.queue_name,
+        actor_name=actor.actor_name,
+        args=(user_id,),
+        kwargs={},
+        options={"trigger": trigger, **options},
+        message_id=job_id,
+    )
 
 
 def _has_enqueue_hooks(broker: dramatiq.Broker) -> bool:

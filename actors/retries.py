@@ -27,6 +27,8 @@ import redis
 from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
+from actors.lanes import after_quota_wait
+
 
 class WaitingForQuota(dramatiq.Retry):
     """The job hands its worker back until a quota token is due; ``delay`` is in milliseconds."""
@@ -51,13 +53,15 @@ class JobRetries(Retries):
             return super().after_process_message(broker, message, result=result, exception=exception)
         message.options[QUOTA_RESUME] = True
         message.options["quota_waits"] = message.options.get("quota_waits", 0) + 1
+        requeued = after_quota_wait(message)
         self.logger.info(
-            "Message %r waits %d ms for an SP-API quota token: %s",
+            "Message %r waits %d ms for an SP-API quota token (then runs in queue %s): %s",
             message.message_id,
             exception.delay or 0,
+            requeued.queue_name,
             exception,
         )
-        broker.enqueue(message, delay=exception.delay or 0)
+        broker.enqueue(requeued, delay=exception.delay or 0)
         return None
 
 

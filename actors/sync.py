@@ -1,10 +1,17 @@
-"""The sync actor: one message per user, thin over services.processing."""
+"""The sync actors: one message per user, thin over services.processing, in two lanes (actors.lanes)."""
 
 from __future__ import annotations
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from actors.lanes import (
+    FIRST_LOOK_CACHED,
+    PRIORITY_ACTOR,
+    PRIORITY_LANE_PRIORITY,
+    STANDARD_ACTOR,
+    STANDARD_LANE_PRIORITY,
+)
 from actors.retries import WaitingForQuota
 from services.errors import (
     CorruptDocumentError,
@@ -13,15 +20,14 @@ from services.errors import (
     QuotaWait,
     UnknownUserError,
 )
-from services.jobs import QUEUE_NAME
+from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME
 from services.processing import process_user_data
 
+#: Errors that would fail the same way again: the job fails at once, without retries.
+PERMANENT_ERRORS = (UnknownUserError, CorruptDocumentError, PermanentSpApiError, JobCancelled)
 
-@dramatiq.actor(
-    queue_name=QUEUE_NAME,
-    throws=(UnknownUserError, CorruptDocumentError, PermanentSpApiError, JobCancelled),
-)
-def process_user(user_id: str) -> None:
+
+def sync_user(user_id: str) -> None:
     """Sync every active seller account of ``user_id`` (fetch → analyse → cache → mark complete).
 
     Transient failures raise and are retried by the Retries middleware with exponential backoff;
@@ -29,7 +35,32 @@ def process_user(user_id: str) -> None:
     wait for an SP-API quota token frees the worker: the job comes back when the token is due.
     """
     message = CurrentMessage.get_current_message()
+
+    def first_look_cached() -> None:
+        if message is not None:
+            message.options[FIRST_LOOK_CACHED] = True
+
     try:
-        process_user_data(user_id, job_id=message.message_id if message else None)
+        process_user_data(
+            user_id, job_id=message.message_id if message else None, on_first_look=first_look_cached
+        )
     except QuotaWait as wait:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None
+
+
+#: The standard lane: the scheduler's jobs.
+process_user = dramatiq.actor(
+    sync_user,
+    actor_name=STANDARD_ACTOR,
+    queue_name=QUEUE_NAME,
+    priority=STANDARD_LANE_PRIORITY,
+    throws=PERMANENT_ERRORS,
+)
+#: The priority lane: jobs a person waits for (manual syncs, onboarding, operators' retries).
+process_user_now = dramatiq.actor(
+    sync_user,
+    actor_name=PRIORITY_ACTOR,
+    queue_name=PRIORITY_QUEUE_NAME,
+    priority=PRIORITY_LANE_PRIORITY,
+    throws=PERMANENT_ERRORS,
+)

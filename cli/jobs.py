@@ -59,7 +59,8 @@ def _enqueue_due(ctx: Context, *, dry_run: bool) -> int:
         if dry_run:
             due.extend(batch)
         else:
-            results.extend(producer.enqueue_users(batch, "manual", known=True))
+            # The scheduler's tick, run by hand: its jobs take the standard lane, as the tick's would.
+            results.extend(producer.enqueue_users(batch, "schedule", known=True))
         progress(f"{len(due) + len(results):,} due users {'found' if dry_run else 'enqueued'}…", ctx.err)
     if dry_run:
         if ctx.json:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from services.job_json import job_json
+from services.job_json import enqueued_json, job_json
 
 if TYPE_CHECKING:
     from cli.context import Context
@@ -74,19 +74,18 @@ def print_jobs(ctx: Context, jobs) -> None:
 def print_enqueued(ctx: Context, results) -> None:
     if ctx.json:
         as_json(
-            {
-                "jobs": [
-                    {"userId": r.user_id, "jobId": r.job_id, "deduplicated": r.deduplicated} for r in results
-                ]
-            },
+            {"jobs": [enqueued_json(r) for r in results]},
             ctx.out,
         )
     else:
         table(
-            (
-                (r.user_id, r.job_id, "already queued or running" if r.deduplicated else "enqueued")
-                for r in results
-            ),
+            ((r.user_id, r.job_id, _enqueue_outcome(r)) for r in results),
             ("USER", "JOB", "RESULT"),
             ctx.out,
         )
+
+
+def _enqueue_outcome(enqueued) -> str:
+    if enqueued.promoted:
+        return "moved into the priority lane"
+    return "already queued or running" if enqueued.deduplicated else "enqueued"

@@ -66,6 +66,7 @@ def _print_job(ctx: Context, job) -> None:
         ("user", job.user_id),
         ("status", job.status),
         ("trigger", job.trigger),
+        ("lane", f"{job.lane or 'standard'}" + (f" (promoted {job.promoted_at})" if job.promoted_at else "")),
         ("attempts", f"{job.attempts or 0} of {job.max_attempts}"),
         ("queued", job.queued_at),
         ("started", job.started_at),
@@ -87,11 +88,13 @@ def _print_job(ctx: Context, job) -> None:
                     a.status,
                     a.orders_fetched,
                     a.duration_ms,
+                    a.first_look_at,
+                    a.analysed_at,
                     f"{a.error.type}: {a.error.message}" if a.error else None,
                 )
                 for a in job.accounts
             ),
-            ("REGION", "COUNTRY", "STATUS", "ORDERS", "MS", "ERROR"),
+            ("REGION", "COUNTRY", "STATUS", "ORDERS", "MS", "FIRST LOOK", "ANALYSED", "ERROR"),
             ctx.out,
         )
 

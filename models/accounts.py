@@ -45,6 +45,10 @@ class SellerAccount(Document):
     #: LastUpdatedAfter watermark of the incremental orders sync; advanced only after orders are stored.
     orders_cursor = DateTimeField()
     last_error = StringField()
+    #: When the account was last connected or re-authorised (the start of its first-analysis clock).
+    connected_at = DateTimeField()
+    #: When the first analysis after ``connected_at`` was cached (a first look or a full analysis).
+    first_analysis_at = DateTimeField()
 
     meta = {
         "collection": "seller_accounts",

@@ -1,6 +1,6 @@
 """The latest analysis of each seller account: the KPIs of DESIGN.md, also cached in Redis."""
 
-from mongoengine import DateTimeField, DictField, Document, StringField
+from mongoengine import BooleanField, DateTimeField, DictField, Document, ListField, StringField
 
 
 class Analysis(Document):
@@ -12,6 +12,9 @@ class Analysis(Document):
     period = StringField(required=True)
     computed_at = DateTimeField(required=True)
     kpis = DictField()
+    #: False for a first look: the KPIs named in ``pending`` wait for the orders backfill.
+    complete = BooleanField(default=True)
+    pending = ListField(StringField())
 
     meta = {
         "collection": "analyses",

@@ -18,7 +18,18 @@ from mongoengine import (
 JOB_STATUSES = ("queued", "running", "retrying", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running", "retrying")
 FINISHED_STATUSES = ("completed", "failed", "cancelled")
-TRIGGERS = ("schedule", "manual", "retry", "demo")
+TRIGGERS = ("schedule", "manual", "retry", "onboarding", "demo")
+#: The two lanes (Dramatiq queues) a job can travel in: jobs a person waits for go ahead of the rest.
+LANES = ("priority", "standard")
+#: The triggers whose jobs travel in the priority lane: a person is waiting for them.
+PRIORITY_TRIGGERS = frozenset({"manual", "retry", "onboarding"})
+
+
+def lane_of(trigger: str) -> str:
+    """``priority`` for a job a person waits for, ``standard`` for the scheduler's (and demo) jobs."""
+    return "priority" if trigger in PRIORITY_TRIGGERS else "standard"
+
+
 ACCOUNT_RESULT_STATUSES = ("pending", "completed", "failed", "auth_error", "skipped")
 
 
@@ -39,6 +50,10 @@ class AccountResult(EmbeddedDocument):
     orders_fetched = IntField(default=0)
     duration_ms = IntField()
     error = EmbeddedDocumentField(JobError)
+    #: When this job cached the account's first look (a first sync's quick analysis), if it did.
+    first_look_at = DateTimeField()
+    #: When this job cached the account's full analysis.
+    analysed_at = DateTimeField()
 
 
 class JobStatus(Document):
@@ -46,6 +61,10 @@ class JobStatus(Document):
     user_id = StringField(required=True)
     status = StringField(required=True, choices=JOB_STATUSES)
     trigger = StringField(default="manual", choices=TRIGGERS)
+    #: The lane the job was queued in (services.jobs.lane_of); "priority" once a manual sync promoted it.
+    lane = StringField(default="standard", choices=LANES)
+    #: When a manual sync moved this waiting scheduled job into the priority lane (see services.jobs).
+    promoted_at = DateTimeField()
     #: How many times a worker started this job (a resume after a quota wait is not a new attempt).
     attempts = IntField(default=0)
     max_attempts = IntField(default=4)

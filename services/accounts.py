@@ -32,6 +32,7 @@ def connect_account(
     """Add or re-authorise the user's account in ``country``'s marketplace.
 
     A new refresh token makes an ``auth_error`` account ``active`` again and clears its last error.
+    Connecting starts the account's first-analysis clock again (``connected_at``; /metrics).
     """
     settings = settings or get_settings()
     marketplace = marketplace_for(country)
@@ -43,7 +44,9 @@ def connect_account(
         set__seller_id=seller_id,
         set__refresh_token=encrypt_token(refresh_token, settings),
         set__status="active",
+        set__connected_at=utcnow(),
         unset__last_error=True,
+        unset__first_analysis_at=True,
     )
     return SellerAccount.objects.get(user_id=user_id, marketplace_id=marketplace.marketplace_id)
 

@@ -18,7 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import redis
+
 from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount
+from services import cache
+from services.settings import Settings
 from services.spapi import METRICS_DAYS, metrics_window
 
 LOW_STOCK_DAYS = 14
@@ -130,8 +134,23 @@ def compute_kpis(
     }
 
 
-def analyse_account(account: SellerAccount, now: datetime) -> Analysis:
-    """Compute the account's KPIs from the stored data and upsert its Analysis document."""
+def without_pending(kpis: dict[str, Any], pending: Iterable[str]) -> dict[str, Any]:
+    """The KPIs with each pending one set to null (``low_stock`` lives under ``inventory``)."""
+    for name in pending:
+        if name in kpis:
+            kpis[name] = None
+        elif name in kpis.get("inventory", {}):
+            kpis["inventory"][name] = None
+    return kpis
+
+
+def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[str] = ()) -> Analysis:
+    """Compute the account's KPIs from the stored data and upsert its Analysis document.
+
+    ``pending`` names KPIs the stored data cannot give yet (a first look: services.first_look); they
+    are stored as null, and the analysis is marked incomplete.
+    """
+    pending = list(pending)
     today = now.astimezone(UTC).date()
     start, end = metrics_window(today)
     scope = {"user_id": account.user_id, "marketplace_id": account.marketplace_id}
@@ -150,6 +169,7 @@ def analyse_account(account: SellerAccount, now: datetime) -> Analysis:
         for i in InventoryItem.objects(**scope).only("seller_sku", "sellable_quantity", "units_30d")
     ]
     kpis = compute_kpis(today=today, currency=currency, days=days, order_statuses=statuses, stock=stock)
+    kpis = without_pending(kpis, pending)
     period = f"{start.date().isoformat()}--{(end - timedelta(days=1)).date().isoformat()}"
     Analysis.objects(**scope).update_one(
         upsert=True,
@@ -158,8 +178,26 @@ def analyse_account(account: SellerAccount, now: datetime) -> Analysis:
         set__period=period,
         set__computed_at=now,
         set__kpis=kpis,
+        set__complete=not pending,
+        set__pending=pending,
     )
     return Analysis.objects.get(**scope)
+
+
+def analyse_and_cache(
+    account: SellerAccount,
+    now: datetime,
+    *,
+    settings: Settings,
+    client: redis.Redis,
+    pending: Iterable[str] = (),
+) -> Analysis:
+    """Analyse the account (``analyse_account``) and write the result to the dashboards' cache."""
+    analysis = analyse_account(account, now, pending=pending)
+    cache.write_analysis(
+        account.user_id, account.country, analysis_json(analysis), settings=settings, client=client
+    )
+    return analysis
 
 
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
@@ -172,4 +210,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "period": analysis.period,
         "computedAt": analysis.computed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "kpis": analysis.kpis,
+        # A first look is incomplete until the orders backfill ends; dashboards show pending KPIs as such.
+        "complete": analysis.complete is not False,
+        "pending": list(analysis.pending or []),
     }

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import AccountResult, JobError, JobStatus, User
+from services.jobs import Enqueued
 
 
 def iso(value: datetime | None) -> str | None:
@@ -34,6 +35,8 @@ def account_result_json(account: AccountResult) -> dict[str, Any]:
         "ordersFetched": account.orders_fetched or 0,
         "durationMs": account.duration_ms,
         "error": error_json(account.error),
+        "firstLookAt": iso(account.first_look_at),
+        "analysedAt": iso(account.analysed_at),
     }
 
 
@@ -43,6 +46,8 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "userId": job.user_id,
         "status": job.status,
         "trigger": job.trigger,
+        "lane": job.lane or "standard",
+        "promotedAt": iso(job.promoted_at),
         "attempts": job.attempts or 0,
         "maxAttempts": job.max_attempts,
         "quotaWaits": job.quota_waits or 0,
@@ -58,6 +63,16 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "accounts": [account_result_json(a) for a in job.accounts],
         "error": error_json(job.error),
         "worker": job.worker,
+    }
+
+
+def enqueued_json(enqueued: Enqueued) -> dict[str, Any]:
+    """One user's answer to a manual enqueue (``POST /app/job-status/sync``, ``sellersync enqueue``)."""
+    return {
+        "userId": enqueued.user_id,
+        "jobId": enqueued.job_id,
+        "deduplicated": enqueued.deduplicated,
+        "promoted": enqueued.promoted,
     }
 
 

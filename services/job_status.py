@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from models import AccountResult, JobError, JobStatus
-from models.jobs import ACTIVE_STATUSES
+from models.jobs import ACTIVE_STATUSES, lane_of
 from services.errors import JobStateError, UnknownJobError
 from services.settings import Settings, get_settings
 
@@ -67,6 +67,7 @@ class JobRecords:
             user_id=user_id,
             status="queued",
             trigger=trigger,
+            lane=lane_of(trigger),
             attempts=0,
             max_attempts=self.settings.job_max_retries + 1,
             queued_at=now,
@@ -102,6 +103,7 @@ class JobRecords:
         documents = []
         for job_id, user_id, trigger in jobs:
             document = {**template, "job_id": job_id, "user_id": user_id, "trigger": trigger}
+            document["lane"] = lane_of(trigger)
             for name in lists:
                 document[name] = list(template[name])
             documents.append(document)
@@ -128,11 +130,15 @@ class JobRecords:
         worker: str | None = None,
         new_attempt: bool = True,
         quota_waits: int = 0,
+        promoted: bool = False,
     ) -> JobStatus | None:
-        """Mark the job running; None when it must not run (cancelled or finished).
+        """Mark the job running; None when it must not run (cancelled, finished, or promoted away).
 
         ``new_attempt`` is False when the job resumes after a quota wait: that is the same attempt.
         ``running`` may be left for ``running`` again: that is a redelivery after a worker died.
+        ``promoted`` says the delivery is the priority-lane copy of a promoted job; the other copy
+        (still in the standard lane) must not run once the record is promoted: that condition is part
+        of the update, so a promotion and a start cannot both win.
         A record that does not exist (expired, or written to another store) is created running.
         """
         now = self.clock()
@@ -147,7 +153,8 @@ class JobRecords:
         )
         # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
         # every server, where the embedded document server's findAndModify scans the collection.
-        if JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES).update_one(**changes):
+        runnable = {} if promoted else {"promoted_at": None}
+        if JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES, **runnable).update_one(**changes):
             self._started[job_id] = now
             return JobStatus.objects(job_id=job_id).first()
         if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
@@ -157,6 +164,22 @@ class JobRecords:
             return None
         self._started[job_id] = now
         return JobStatus.objects(job_id=job_id).first()
+
+    def promote(self, job_id: str) -> bool:
+        """Move a queued standard-lane job into the priority lane; False when it is no longer queued
+        there (a worker started it, or another enqueue promoted it first)."""
+        now = self.clock()
+        return bool(
+            JobStatus.objects(job_id=job_id, status="queued", promoted_at=None).update_one(
+                set__promoted_at=now, set__lane="priority", set__updated_at=now
+            )
+        )
+
+    def unpromote(self, job_id: str) -> None:
+        """Undo :meth:`promote` when the priority copy could not be sent (the first copy runs again)."""
+        JobStatus.objects(job_id=job_id, status="queued").update_one(
+            unset__promoted_at=True, set__lane="standard"
+        )
 
     def plan_accounts(self, job_id: str, accounts: list[AccountResult]) -> JobStatus | None:
         """Set the job's account list on its first attempt; later attempts keep the results so far.
@@ -181,6 +204,13 @@ class JobRecords:
             collection.update_one(
                 {"job_id": job_id}, {"$push": {"accounts": document}, "$set": {"updated_at": now}}
             )
+
+    def record_first_look(self, job_id: str, marketplace_id: str, at: datetime) -> None:
+        """Note when the job cached the account's first look (its result is still pending)."""
+        JobStatus._get_collection().update_one(
+            {"job_id": job_id, "accounts.marketplace_id": marketplace_id},
+            {"$set": {"accounts.$.first_look_at": at, "updated_at": self.clock()}},
+        )
 
     def finish_unsent(self, job_id: str, error: BaseException) -> None:
         """A queued job whose message could not be sent: failed, with the reason."""

@@ -3,6 +3,14 @@
 One job per user at a time (services.active_jobs): a second enqueue of a user returns the user's
 queued or running job instead of a new one.
 
+Two lanes (two Dramatiq queues, consumed by the same workers): jobs a person waits for (``manual``,
+``retry``, ``onboarding``) travel in the priority lane, whose actor has the higher Dramatiq priority,
+so a worker thread that frees up takes them before any waiting scheduled job. A manual enqueue of a
+user whose scheduled job is still *queued* promotes that job: the record is marked (atomically, only
+while it is queued), and a copy of its message is sent to the priority lane. Whichever delivery a
+worker starts first, the job runs once: the standard-lane copy of a promoted job is skipped
+(``JobRecords.start``). A job already running or retrying is returned as it is.
+
 The producer sends messages through a :class:`JobQueue`: the actors package provides the Dramatiq one
 and registers it with :func:`configure_queue`, so this module stays free of Dramatiq.
 """
@@ -19,7 +27,7 @@ from typing import Any, Protocol
 import redis
 
 from models import JobStatus, User
-from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS
+from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS, lane_of
 from services.active_jobs import ActiveJobs
 from services.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 from services.job_status import JobRecords, utcnow
@@ -29,8 +37,10 @@ from services.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-#: The Dramatiq queue that sync jobs travel on.
+#: The Dramatiq queue of the standard lane: the scheduler's jobs (and demo users).
 QUEUE_NAME = "sync"
+#: The Dramatiq queue of the priority lane: jobs a person waits for.
+PRIORITY_QUEUE_NAME = "sync_priority"
 
 
 class JobQueue(Protocol):
@@ -42,6 +52,10 @@ class JobQueue(Protocol):
 
     def send_many(self, jobs: list[tuple[str, str, str]]) -> None: ...
 
+    def promote(self, job_id: str, user_id: str, trigger: str) -> None:
+        """Send a copy of a queued job's message to the priority lane, marked as the promoted one."""
+        ...
+
 
 @dataclass(frozen=True)
 class Enqueued:
@@ -49,6 +63,8 @@ class Enqueued:
     job_id: str
     #: True when the user already had a queued or running job, returned instead of a new one.
     deduplicated: bool
+    #: True when that job was waiting in the standard lane and was moved into the priority lane.
+    promoted: bool = False
 
 
 class JobProducer:
@@ -83,10 +99,10 @@ class JobProducer:
             current_id = self.active.current(user_id)
             if current_id is None:
                 continue
-            record = JobStatus.objects(job_id=current_id).only("status").first()
+            record = JobStatus.objects(job_id=current_id).only("status", "lane", "trigger").first()
             # A record not yet written belongs to an enqueue in flight: that job is the user's job.
             if record is None or record.status in ACTIVE_STATUSES:
-                return Enqueued(user_id, current_id, deduplicated=True)
+                return self._existing(record, user_id, current_id, trigger)
             # The key outlived its job (a lost release): take it over atomically.
             if self.active.take_over(user_id, current_id, job_id):
                 return self._create_and_send(job_id, user_id, trigger, retry_of)
@@ -120,6 +136,22 @@ class JobProducer:
         while batch := list(islice(iterator, size)):
             results.extend(self._enqueue_batch(batch, trigger, known=known, still_due=still_due))
         return results
+
+    def _existing(self, record: JobStatus | None, user_id: str, job_id: str, trigger: str) -> Enqueued:
+        """The user's job, answered to an enqueue: promoted first when a person waits for a job that
+        waits in the standard lane."""
+        if record is None or record.status != "queued" or record.lane == "priority":
+            return Enqueued(user_id, job_id, deduplicated=True)
+        if lane_of(trigger) != "priority" or not self.records.promote(job_id):
+            return Enqueued(user_id, job_id, deduplicated=True)
+        try:
+            self.queue.promote(job_id, user_id, record.trigger)
+        except Exception:
+            # No copy was sent: the standard-lane message must stay the one that runs.
+            self.records.unpromote(job_id)
+            raise
+        logger.info("Moved job %s of user %s into the priority lane (%s).", job_id, user_id, trigger)
+        return Enqueued(user_id, job_id, deduplicated=True, promoted=True)
 
     def _enqueue_batch(
         self,
@@ -262,12 +294,17 @@ class JobProducer:
         for status in FINISHED_STATUSES:
             counts[status] = JobStatus.objects(status=status).count()
         counts["retrying"] = counts["delayed"]
+        waiting_priority = JobStatus.objects(status="queued", lane="priority").count()
         oldest = JobStatus.objects(status="queued").order_by("queued_at").only("queued_at").first()
         completed_last_hour = JobStatus.objects(status="completed", updated_at__gte=hour_ago).count()
         failed_last_hour = JobStatus.objects(status="failed", updated_at__gte=hour_ago).count()
         return {
             "queue": QUEUE_NAME,
             "counts": counts,
+            "lanes": {
+                "priority": {"queue": PRIORITY_QUEUE_NAME, "waiting": waiting_priority},
+                "standard": {"queue": QUEUE_NAME, "waiting": counts["waiting"] - waiting_priority},
+            },
             "throughput": {
                 "completedLastHour": completed_last_hour,
                 "failedLastHour": failed_last_hour,

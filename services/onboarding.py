@@ -258,7 +258,7 @@ def connect_and_sync(
     logger.info(
         "%s account %s of user %s.", "Connected" if not existing else "Re-authorised", account.label, user_id
     )
-    sync = producer.enqueue_user(user_id, "manual") if user.sync_enabled else None
+    sync = producer.enqueue_user(user_id, "onboarding") if user.sync_enabled else None
     return Connected(account, existing is None, sync)
 
 

@@ -23,8 +23,7 @@ import mongoengine
 import redis
 
 from models import AccountResult, SellerAccount, User
-from services import cache
-from services.analysis import analyse_account, analysis_json
+from services.analysis import analyse_and_cache
 from services.errors import (
     AccountAuthError,
     CorruptDocumentError,
@@ -34,10 +33,17 @@ from services.errors import (
     TransientSpApiError,
     UnknownUserError,
 )
+from services.first_look import (
+    FIRST_LOOK_FIELD,
+    FirstLook,
+    cache_first_look,
+    needs_first_look,
+    note_first_analysis,
+)
 from services.job_status import JobRecords, job_error, utcnow
 from services.redis_pool import get_redis, key
 from services.settings import Settings, get_settings
-from services.spapi import FetchProgress, fetch_account
+from services.spapi import FetchProgress, fetch_account, parse_time
 from services.spapi_client import AccountClients, account_clients
 
 logger = logging.getLogger(__name__)
@@ -69,25 +75,30 @@ def process_user_data(
     client: redis.Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
     clients_for: Callable[..., AccountClients] = account_clients,
+    on_first_look: Callable[[], None] | None = None,
 ) -> ProcessResult:
-    """Sync every active account of ``user_id``; see the module docstring for the failure rules."""
+    """Sync every active account of ``user_id``; see the module docstring for the failure rules.
+
+    Accounts synced for the first time get their first look cached before any account's backfill
+    (services.first_look); ``on_first_look`` is then called (the actor lets the job leave the
+    priority lane once it waits for a quota).
+    """
     settings = settings or get_settings()
-    records = records or JobRecords(settings)
-    client = client or get_redis(settings)
-    user = User.objects(user_id=user_id).first()
-    if user is None:
+    job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
+    job.clock, job.clients_for = clock, clients_for
+    if User.objects(user_id=user_id).first() is None:
         raise UnknownUserError(f"no user with id {user_id!r}")
 
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
     _check_documents(user_id, accounts)
-    done: dict[str, str] = {}  # marketplace_id -> final status, from the record and from Redis
-    recorded: set[str] = set()
-    if job_id:
-        record = records.plan_accounts(job_id, [_result_of(a) for a in accounts])
-        if record is not None:
-            recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
-        done = {k.decode(): v.decode() for k, v in client.hgetall(done_key(settings, job_id)).items()}
-        done.update(dict.fromkeys(recorded - done.keys(), "completed"))
+    done, recorded = job.resume_state(accounts)
+    new_accounts = [a for a in accounts if a.marketplace_id not in done and needs_first_look(a)]
+    first_looks = {}
+    for account in new_accounts:
+        job.check_still_wanted(account)
+        first_looks[account.marketplace_id] = job.first_look(account)
+    if new_accounts and on_first_look is not None:
+        on_first_look()
 
     result = ProcessResult(user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
@@ -96,28 +107,17 @@ def process_user_data(
             result.skipped.append(account.label)
             if job_id and account.marketplace_id not in recorded:
                 # Finished by an attempt whose record we cannot see (a worker that died, another store).
-                records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
+                job.records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
             continue
-        if job_id and records.is_cancel_requested(job_id):
-            raise JobCancelled(f"job {job_id} was cancelled before account {account.label}")
-        if User.objects(user_id=user_id).only("user_id").first() is None:
-            raise UnknownUserError(
-                f"user {user_id!r} was deleted during the job, before account {account.label}"
-            )
-        outcome, error = _sync_account(account, settings, client, clock, clients_for, job_id)
+        job.check_still_wanted(account)
+        outcome, error = _sync_account(account, job, first_looks.get(account.marketplace_id))
         if outcome.status == "completed":
             result.completed.append(account.label)
         elif outcome.status == "auth_error":
             result.auth_errors.append(account.label)
         else:
             failures.append((account, error))
-        if job_id:
-            if outcome.status in FINAL_ACCOUNT_STATUSES:
-                pipe = client.pipeline()
-                pipe.hset(done_key(settings, job_id), account.marketplace_id, outcome.status)
-                pipe.expire(done_key(settings, job_id), DONE_SET_TTL)
-                pipe.execute()
-            records.record_account(job_id, outcome)
+        job.record(account, outcome)
 
     if failures:
         summary = "; ".join(f"{account.label}: {error}" for account, error in failures)
@@ -129,31 +129,107 @@ def process_user_data(
     return result
 
 
+@dataclass
+class _Job:
+    """One delivery of a job: its ids, collaborators, and each account's fetch progress."""
+
+    user_id: str
+    job_id: str | None
+    settings: Settings
+    records: JobRecords
+    client: redis.Redis
+    clock: Callable[[], datetime] = utcnow
+    clients_for: Callable[..., AccountClients] = account_clients
+    _progress: dict[str, FetchProgress] = field(default_factory=dict)
+
+    def progress(self, account: SellerAccount) -> FetchProgress:
+        """The account's fetch progress: in Redis under the job, or in memory without a job."""
+        name = str(account.id)
+        if name not in self._progress:
+            self._progress[name] = (
+                FetchProgress.for_job(self.client, self.settings, self.job_id, name)
+                if self.job_id
+                else FetchProgress()
+            )
+        return self._progress[name]
+
+    def resume_state(self, accounts: list[SellerAccount]) -> tuple[dict[str, str], set[str]]:
+        """Accounts an earlier attempt finished (marketplace id → final status, from the record and
+        from Redis), and those of them the record knows; plans the accounts on a first attempt."""
+        if not self.job_id:
+            return {}, set()
+        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts])
+        recorded = set()
+        if record is not None:
+            recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
+        stored = self.client.hgetall(done_key(self.settings, self.job_id))
+        done = {k.decode(): v.decode() for k, v in stored.items()}
+        done.update(dict.fromkeys(recorded - done.keys(), "completed"))
+        return done, recorded
+
+    def first_look(self, account: SellerAccount) -> FirstLook:
+        look = cache_first_look(
+            account,
+            progress=self.progress(account),
+            settings=self.settings,
+            client=self.client,
+            clock=self.clock,
+            clients_for=self.clients_for,
+        )
+        if look.at is not None:
+            if self.job_id:
+                self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
+            note_first_analysis(account, look.at, None)
+        return look
+
+    def check_still_wanted(self, account: SellerAccount) -> None:
+        """Raise JobCancelled or UnknownUserError before the account when the job must stop."""
+        if self.job_id and self.records.is_cancel_requested(self.job_id):
+            raise JobCancelled(f"job {self.job_id} was cancelled before account {account.label}")
+        if User.objects(user_id=self.user_id).only("user_id").first() is None:
+            raise UnknownUserError(
+                f"user {self.user_id!r} was deleted during the job, before account {account.label}"
+            )
+
+    def record(self, account: SellerAccount, outcome: AccountResult) -> None:
+        """Report the account's outcome on the record; a final one also in the job's done set."""
+        if not self.job_id:
+            return
+        if outcome.status in FINAL_ACCOUNT_STATUSES:
+            pipe = self.client.pipeline()
+            pipe.hset(done_key(self.settings, self.job_id), account.marketplace_id, outcome.status)
+            pipe.expire(done_key(self.settings, self.job_id), DONE_SET_TTL)
+            pipe.execute()
+        self.records.record_account(self.job_id, outcome)
+
+
 def _sync_account(
-    account: SellerAccount,
-    settings: Settings,
-    client: redis.Redis,
-    clock: Callable[[], datetime],
-    clients_for: Callable[..., AccountClients],
-    job_id: str | None = None,
+    account: SellerAccount, job: _Job, first_look: FirstLook | None = None
 ) -> tuple[AccountResult, Exception | None]:
     """Fetch, analyse, cache and mark one account; raises only QuotaWait (the result says the rest).
 
     QuotaWait is not an outcome: the job hands its worker back and resumes this account's fetch later.
+    A first look that failed is the account's outcome: its error is handled as the fetch's would be.
     """
     started = time.monotonic()
     outcome = _result_of(account)
+    progress = job.progress(account)
+    first_look = first_look or FirstLook()
+    # A first look cached by an earlier attempt whose backfill has finished since: the progress says when.
+    outcome.first_look_at = first_look.at or parse_time(progress.get(FIRST_LOOK_FIELD))
     error: Exception | None = None
     try:
-        with clients_for(account, settings) as clients:
-            progress = FetchProgress.for_job(client, settings, job_id, str(account.id)) if job_id else None
-            fetched = fetch_account(account, clients, clock(), progress)
-        analysis = analyse_account(account, clock())
-        cache.write_analysis(
-            account.user_id, account.country, analysis_json(analysis), settings=settings, client=client
+        if first_look.error is not None:
+            raise first_look.error
+        with job.clients_for(account, job.settings) as clients:
+            fetched = fetch_account(account, clients, job.clock(), progress)
+        analysed_at = job.clock()
+        analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
+        SellerAccount.objects(id=account.id).update_one(
+            set__last_synced_at=analysed_at, unset__last_error=True
         )
-        SellerAccount.objects(id=account.id).update_one(set__last_synced_at=clock(), unset__last_error=True)
-        outcome.status = "completed"
+        note_first_analysis(account, analysed_at, None)
+        outcome.status, outcome.analysed_at = "completed", analysed_at
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:
         raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None

@@ -12,7 +12,7 @@ from typing import Any
 
 import falcon
 
-from models.jobs import ACCOUNT_RESULT_STATUSES, JOB_STATUSES, TRIGGERS
+from models.jobs import ACCOUNT_RESULT_STATUSES, JOB_STATUSES, LANES, TRIGGERS
 from services.onboarding import USER_ID_PATTERN
 from web.validation import JOB_ID_PATTERN, MAX_LIMIT, MAX_SYNC_USERS
 
@@ -48,7 +48,16 @@ _JOB_ERROR = {
 }
 _ACCOUNT = {
     "type": "object",
-    "required": ["region", "country", "status", "ordersFetched", "durationMs", "error"],
+    "required": [
+        "region",
+        "country",
+        "status",
+        "ordersFetched",
+        "durationMs",
+        "error",
+        "firstLookAt",
+        "analysedAt",
+    ],
     "properties": {
         "region": _nullable({"type": "string"}),
         "country": _nullable({"type": "string"}),
@@ -56,6 +65,9 @@ _ACCOUNT = {
         "ordersFetched": {"type": "integer", "minimum": 0},
         "durationMs": _nullable({"type": "integer"}),
         "error": _nullable(ref("JobError")),
+        # When this job cached the account's first look (a first sync) and its full analysis.
+        "firstLookAt": _nullable(_TIMESTAMP),
+        "analysedAt": _nullable(_TIMESTAMP),
     },
 }
 _JOB_PROPERTIES: dict[str, Any] = {
@@ -63,6 +75,8 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "userId": {"type": "string"},
     "status": {"type": "string", "enum": list(JOB_STATUSES)},
     "trigger": {"type": "string", "enum": list(TRIGGERS)},
+    "lane": {"type": "string", "enum": list(LANES)},
+    "promotedAt": _nullable(_TIMESTAMP),
     "attempts": {"type": "integer", "minimum": 0},
     "maxAttempts": {"type": "integer", "minimum": 1},
     "quotaWaits": {"type": "integer", "minimum": 0},
@@ -83,7 +97,7 @@ _JOB = {"type": "object", "required": list(_JOB_PROPERTIES), "properties": _JOB_
 _COUNT = {"type": "integer", "minimum": 0}
 _QUEUE_STATS = {
     "type": "object",
-    "required": ["queue", "counts", "throughput", "oldestWaitingSeconds", "workers"],
+    "required": ["queue", "counts", "throughput", "oldestWaitingSeconds", "workers", "lanes"],
     "properties": {
         "queue": {"type": "string"},
         "counts": {
@@ -105,6 +119,19 @@ _QUEUE_STATS = {
         },
         "oldestWaitingSeconds": _COUNT,
         "workers": _COUNT,
+        # Waiting jobs by lane (services.jobs): the priority lane goes ahead of the standard one.
+        "lanes": {
+            "type": "object",
+            "required": list(LANES),
+            "properties": {
+                lane: {
+                    "type": "object",
+                    "required": ["queue", "waiting"],
+                    "properties": {"queue": {"type": "string"}, "waiting": _COUNT},
+                }
+                for lane in LANES
+            },
+        },
     },
 }
 _OVERVIEW = {
@@ -399,11 +426,12 @@ def build_document() -> dict[str, Any]:
                             "type": "array",
                             "items": {
                                 "type": "object",
-                                "required": ["userId", "jobId", "deduplicated"],
+                                "required": ["userId", "jobId", "deduplicated", "promoted"],
                                 "properties": {
                                     "userId": {"type": "string"},
                                     "jobId": {"type": "string"},
                                     "deduplicated": {"type": "boolean"},
+                                    "promoted": {"type": "boolean"},
                                 },
                             },
                         }

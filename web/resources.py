@@ -9,7 +9,7 @@ from __future__ import annotations
 import falcon
 
 from services.errors import UnknownJobError, UnknownUserError
-from services.job_json import hourly_json, job_json, user_status_json
+from services.job_json import enqueued_json, hourly_json, job_json, user_status_json
 from services.job_queries import JobQueries, StatsSnapshot
 from services.jobs import JobProducer
 from web import validation
@@ -128,8 +128,4 @@ class Sync:
             raise UnknownUserError(f"No user has the id(s) {', '.join(map(repr, missing[:10]))}.")
         results = [self._producer.enqueue_user(u, "manual") for u in user_ids]
         resp.status = falcon.HTTP_202
-        resp.media = {
-            "jobs": [
-                {"userId": r.user_id, "jobId": r.job_id, "deduplicated": r.deduplicated} for r in results
-            ]
-        }
+        resp.media = {"jobs": [enqueued_json(r) for r in results]}

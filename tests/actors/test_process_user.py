@@ -11,12 +11,13 @@ from models import Analysis, JobStatus, SellerAccount, User
 from services import jobs
 from services.cache import analysis_key
 from services.errors import UnknownUserError
-from services.jobs import QUEUE_NAME
+from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME
 from tests.support import wait_for
 
 
 def run_jobs(broker, worker) -> None:
-    broker.join(QUEUE_NAME, timeout=30_000)
+    for queue in (PRIORITY_QUEUE_NAME, QUEUE_NAME):
+        broker.join(queue, timeout=30_000)
     worker.join()
 
 
@@ -254,7 +255,7 @@ def test_two_enqueues_of_the_same_user_give_one_job(broker, make_user):
     assert not first.deduplicated and second.deduplicated
     assert second.job_id == first.job_id
     assert JobStatus.objects(user_id="u-dedup").count() == 1
-    assert broker.client.hlen(f"{broker.namespace}:{QUEUE_NAME}.msgs") == 1
+    assert broker.client.hlen(f"{broker.namespace}:{PRIORITY_QUEUE_NAME}.msgs") == 1
 
 
 def test_a_removed_queued_job_never_runs(broker, make_user, sandbox):
@@ -289,8 +290,9 @@ def test_an_unknown_user_is_a_clear_error_and_nothing_is_enqueued(broker):
 
 
 def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, worker, make_user, sandbox):
-    # Given a running job whose first account (DE) answers slowly
+    # Given a running job whose first account (DE) answers slowly, both accounts synced before
     make_user("u-stop", [("DE", "stop-de"), ("US", "stop-us")])
+    SellerAccount.objects(user_id="u-stop").update(set__orders_cursor=datetime.now(UTC) - timedelta(hours=1))
     sandbox.state.set_faults("stop-de", [{"latencyMs": 300}])
     enqueued = jobs.enqueue_user("u-stop")
     wait_for(lambda: job(enqueued.job_id).status == "running")
@@ -314,8 +316,8 @@ def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, 
     from services.jobs import JobProducer
 
     class StaleQueue(DramatiqJobQueue):
-        def message(self, job_id, user_id, trigger):
-            old = super().message(job_id, user_id, trigger)
+        def message(self, job_id, user_id, trigger, **options):
+            old = super().message(job_id, user_id, trigger, **options)
             return old.copy(message_timestamp=old.message_timestamp - 25 * 3_600_000)
 
     make_user("u-stale", [("US", "stale-us")])

@@ -17,7 +17,7 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JOB_KEYS = {
     "jobId", "userId", "status", "trigger", "attempts", "maxAttempts", "quotaWaits", "queuedAt", "startedAt",
     "completedAt", "failedAt", "durationMs", "progress", "accountsTotal", "accountsProcessed",
-    "accountsFailed", "accounts", "error", "worker",
+    "accountsFailed", "accounts", "error", "worker", "lane", "promotedAt",
 }  # fmt: skip
 
 
@@ -91,6 +91,8 @@ def test_job_by_id_has_the_contract_shape(client, job):
         "ordersFetched": 0,
         "durationMs": 800,
         "error": {"type": "TransientSpApiError", "message": "getOrders: 503"},
+        "firstLookAt": None,
+        "analysedAt": None,
     }
     for name in ("queuedAt", "startedAt", "completedAt"):
         assert ISO_Z.match(body[name]), body[name]
@@ -224,7 +226,7 @@ def test_sync_enqueues_each_user_once_and_deduplicates(client, make_user, redis_
     assert {r.status for r in JobStatus.objects(job_id__in=[j["jobId"] for j in jobs])} == {"queued"}
     # And a second sync of u1 returns its queued job
     again = client.simulate_post(f"{BASE}/sync", json={"userIds": ["u1"]}).json["jobs"][0]
-    assert again == {"userId": "u1", "jobId": jobs[0]["jobId"], "deduplicated": True}
+    assert again == {"userId": "u1", "jobId": jobs[0]["jobId"], "deduplicated": True, "promoted": False}
 
 
 def test_sync_with_an_unknown_user_enqueues_nothing_and_is_404(client, make_user):
