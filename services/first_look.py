@@ -26,7 +26,7 @@ from models import SellerAccount
 from services.analysis import analyse_and_cache
 from services.errors import QuotaWait
 from services.settings import Settings
-from services.spapi import FetchProgress, iso, parse_time, sync_inventory, sync_metrics
+from services.spapi import FetchProgress, parse_time, sync_inventory, sync_metrics
 from services.spapi_client import AccountClients
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def cache_first_look(
         return FirstLook(error=exc)
     now = clock()
     analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS)
-    progress.set(FIRST_LOOK_FIELD, iso(now))
+    progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
     logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
     return FirstLook(at=now)
 

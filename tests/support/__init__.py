@@ -27,3 +27,53 @@ def settings_env(settings, **overrides: str) -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_", "SP_API_", "JOB_"))}
     return {**env, **settings.to_env(), **overrides}
+
+
+class CliWorker:
+    """The Procfile's ``worker``: the ``dramatiq`` CLI in its own session, logging to ``log_path``."""
+
+    def __init__(self, settings, log_path, *, processes: int = 1, threads: int = 3, **env: str) -> None:
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 (closed by stop)
+        command = [sys.executable, "-m", "dramatiq", "actors", "--path", ".",
+                   "--processes", str(processes), "--threads", str(threads)]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=settings_env(settings, **env), stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main and worker processes), as a host that dies."""
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, as a deploy stops a dyno; SIGKILL when it does not stop in 20 s."""
+        import os
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def log(self) -> str:
+        self._log.flush()
+        return open(self.log_path).read()
+
+    def __enter__(self) -> CliWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
