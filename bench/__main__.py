@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import RESULTS, ROOT, Figure, table, write_results
 
 #: The benchmarks of the table, in the order they run.
-BENCHMARKS = ("enqueue", "drain", "cost", "memory", "web", "spapi")
+BENCHMARKS = ("enqueue", "drain", "cost", "memory", "web", "spapi", "first_look")
 
 
 def main(argv: list[str] | None = None) -> int:

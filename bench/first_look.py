@@ -1,0 +1,270 @@
+"""A new seller's first numbers: how long after connecting, while a wave of scheduled syncs runs.
+
+    python -m bench.first_look [--users 120] [--latency-ms 300] [--big-orders 10000]
+
+The production topology on loopback: the Procfile's ``web`` (gunicorn) and ``worker`` (the dramatiq
+CLI, at the Procfile's defaults: 1 process × 3 threads), the scheduler's tick (``python -m
+cron.scheduler --once``), the embedded servers and the SP-API sandbox at Amazon's own quotas (time
+scale 1). The wave's sellers answer every SP-API call after ``--latency-ms``.
+
+1. Warm-up: the wave's users are synced once (their next sync is an hourly one), then made due.
+2. Three runs of the wave, each started by one scheduler tick:
+   - alone: the wave's duration, the baseline of its cost;
+   - lanes: ``--delay`` seconds into the wave, a typical seller and a seller with ``--big-orders``
+     orders connect through the REST onboarding routes; the figure is the seconds from the account
+     PUT's answer to their analysis in the Redis cache;
+   - before: a typical seller's first sync queued as every job was before the lanes (the standard
+     lane), at the same moment: what a new seller waited for.
+The big seller's baseline is the quota arithmetic of its backfill (getOrders: 20 pages at once, then
+one page of 100 a minute), which the full analysis waited for before the first look.
+Targets: the typical seller within 15 s, the big one within 60 s, the wave at most 10 % longer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from bench.common import Figure, Stack, apply_size, finish, seed_users, size_arguments, start_stack, wait_for
+from bench.workers import LOGS, Workers, synced_since
+
+DEFAULTS = dict(users=120, latency_ms=300, delay=5.0, big_orders=10_000)
+SIZES = {"smoke": dict(users=6, big_orders=600, delay=1.0), "full": dict(users=1000)}
+#: getOrders at Amazon: a burst of 20 pages, then one page (of 100 orders) a minute.
+ORDERS_BURST_PAGES, ORDERS_PAGES_PER_MINUTE, ORDERS_PER_PAGE = 20, 1, 100
+#: What each run may take at most, in seconds (a stuck run fails instead of hanging the benchmark).
+RUN_TIMEOUT = 1800
+
+
+@dataclass
+class Run:
+    name: str
+    wave_seconds: float = 0.0
+    #: Seller label -> seconds from its account's connection to its analysis in the cache.
+    first_analysis: dict[str, float] = field(default_factory=dict)
+    #: Seller label -> whether that analysis was a first look (complete false).
+    first_look: dict[str, bool] = field(default_factory=dict)
+
+
+class Topology:
+    """The Procfile's web and worker on the stack, and the scheduler's tick on demand."""
+
+    def __init__(self, stack: Stack) -> None:
+        from bench.common import process_env
+        from embedded.ports import free_port
+        from embedded.processes import Supervisor
+        from embedded.procfile import read_procfile
+
+        self.stack = stack
+        self.port = free_port()
+        LOGS.mkdir(exist_ok=True)
+        self._log = (LOGS / "first-look-web.log").open("w")
+        env = process_env(stack, PORT=str(self.port), WEB_CONCURRENCY="1")
+        self.supervisor = Supervisor(env, out=self._log)
+        self.supervisor.start("web", read_procfile()["web"])
+        self.workers = Workers(stack, "ours", processes=1, threads=3)
+        wait_for(self._web_ready, timeout=60, what="the web process")
+
+    def _web_ready(self) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def tick(self) -> None:
+        """One tick of the Procfile's scheduler: every due user enqueued in the standard lane."""
+        status = self.supervisor.run_once("scheduler", "python -m cron.scheduler --once", timeout=600)
+        if status != 0:
+            raise RuntimeError(f"the scheduler's tick exited {status}")
+
+    def put(self, path: str, body: dict | None = None, method: str = "PUT") -> None:
+        token = self.stack.env["API_TOKENS"]
+        answer = requests.request(
+            method, f"http://127.0.0.1:{self.port}{path}", json=body, timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        answer.raise_for_status()
+
+    def stop(self) -> None:
+        self.workers.stop()
+        self.supervisor.stop(timeout=20)
+        self._log.close()
+
+
+def connect_through_rest(topology: Topology, user_id: str, seller: str) -> float:
+    """Create the user and connect its US account through the REST routes; the moment of the answer."""
+    topology.put(f"/app/users/{user_id}", {"email": f"{user_id}@example.com", "syncEnabled": True})
+    topology.put(
+        f"/app/users/{user_id}/accounts/US", {"sellerId": seller, "refreshToken": f"Atzr|sandbox-{seller}"}
+    )
+    return time.monotonic()
+
+
+def connect_behind_the_wave(user_id: str, seller: str) -> float:
+    """The same seller, its first sync queued in the standard lane, as every job was before the lanes."""
+    import actors  # noqa: F401  (the broker and the actors, for the producer)
+    from services.accounts import connect_account, create_user
+    from services.jobs import get_producer
+
+    create_user(user_id, email=f"{user_id}@example.com")
+    connect_account(user_id, "US", f"Atzr|sandbox-{seller}", seller_id=seller)
+    get_producer().enqueue_user(user_id, "schedule")
+    return time.monotonic()
+
+
+def time_to_analysis(user_id: str, connected_at: float, timeout: float) -> tuple[float, bool]:
+    """Seconds from ``connected_at`` until the user's US analysis is cached; whether it is a first look."""
+    from services.cache import read_analysis
+
+    found: dict = {}
+
+    def cached() -> bool:
+        found["analysis"] = read_analysis(user_id, "US")
+        return found["analysis"] is not None
+
+    wait_for(cached, timeout=timeout, interval=0.05, what=f"the analysis of {user_id}")
+    return time.monotonic() - connected_at, found["analysis"].get("complete") is False
+
+
+def run_wave(topology: Topology, wave: list[str], name: str, arrivals, delay: float) -> Run:
+    """Make the wave due, tick, let ``arrivals`` (label -> connect()) arrive ``delay`` s in; time it all."""
+    from models import User
+
+    User.objects(user_id__in=wave).update(set__last_synced_at=datetime.now(UTC) - timedelta(hours=2))
+    run = Run(name)
+    since = datetime.now(UTC)
+    started = time.monotonic()
+    timers = []
+
+    def arrive(label: str, connect) -> None:
+        time.sleep(max(0.0, started + delay - time.monotonic()))
+        user_id, connected_at = connect()
+        run.first_analysis[label], run.first_look[label] = time_to_analysis(
+            user_id, connected_at, RUN_TIMEOUT
+        )
+
+    for label, connect in arrivals.items():
+        timers.append(threading.Thread(target=arrive, args=(label, connect), daemon=True))
+        timers[-1].start()
+    topology.tick()
+    count = synced_since(wave, since)
+    wait_for(lambda: count() >= len(wave), timeout=RUN_TIMEOUT, interval=0.1, what=f"the wave of run {name}")
+    run.wave_seconds = time.monotonic() - started
+    for timer in timers:
+        timer.join(RUN_TIMEOUT)
+    print(f"  {name}: wave {run.wave_seconds:.1f} s; first analysis {run.first_analysis}", flush=True)
+    return run
+
+
+def warm_up(topology: Topology, wave: list[str]) -> None:
+    """Sync the wave once, so that its next sync is an hourly one (incremental orders, fresh velocity)."""
+    since = datetime.now(UTC)
+    topology.tick()
+    count = synced_since(wave, since)
+    wait_for(lambda: count() >= len(wave), timeout=RUN_TIMEOUT, interval=0.2, what="the warm-up sync")
+
+
+def backfill_seconds(orders: int) -> float:
+    """The quota arithmetic of a first orders sync: 20 pages at once, then one page a minute."""
+    pages = math.ceil(orders / ORDERS_PER_PAGE)
+    return max(0, pages - ORDERS_BURST_PAGES) * 60 / ORDERS_PAGES_PER_MINUTE
+
+
+def measure(args: argparse.Namespace) -> tuple[Run, Run, Run]:
+    stack = start_stack(time_scale=1.0, settings={"SCHEDULER_BATCH_SIZE": "500"})
+    try:
+        wave = [f"wave-{index:05d}" for index in range(args.users)]
+        sellers = seed_users(stack, wave, profile=lambda rng: {"orders": rng.randint(20, 150), "skus": 5})
+        stack.sandbox.state.set_profile("first-big-us", {"orders": args.big_orders, "skus": 25})
+        topology = Topology(stack)
+        try:
+            warm_up(topology, wave)
+            for seller in sellers:
+                stack.sandbox.state.set_faults(seller, [{"latencyMs": args.latency_ms}])
+            alone = run_wave(topology, wave, "alone", {}, args.delay)
+            lanes = run_wave(
+                topology,
+                wave,
+                "lanes",
+                {
+                    "typical": lambda: (
+                        "first-typical",
+                        connect_through_rest(topology, "first-typical", "first-typical-us"),
+                    ),
+                    "big": lambda: ("first-big", connect_through_rest(topology, "first-big", "first-big-us")),
+                },
+                args.delay,
+            )
+            # The big seller's backfill goes on for an hour: stop it, so that it does not load the next run.
+            topology.put("/app/users/first-big/accounts/US", method="DELETE")
+            before = run_wave(
+                topology,
+                wave,
+                "before",
+                {
+                    "typical": lambda: (
+                        "before-typical",
+                        connect_behind_the_wave("before-typical", "first-typical-us"),
+                    )
+                },
+                args.delay,
+            )
+        finally:
+            topology.stop()
+    finally:
+        stack.stop()
+    return alone, lanes, before
+
+
+def figures_of(alone: Run, lanes: Run, before: Run, big_orders: int) -> list[Figure]:
+    typical, typical_before = lanes.first_analysis["typical"], before.first_analysis["typical"]
+    big, backfill = lanes.first_analysis["big"], backfill_seconds(big_orders)
+    wave, wave_alone = lanes.wave_seconds, alone.wave_seconds
+    return [
+        Figure("first_look", "typical seller: connect → analysis", typical, "s", typical_before,
+               typical / typical_before, "≤ 15", note="baseline: queued behind the wave").check(typical),
+        Figure("first_look", f"{big_orders:,}-order seller: connect → first look", big, "s", backfill,
+               big / backfill if backfill else None, "≤ 60",
+               note="baseline: its backfill at Amazon's quotas (arithmetic)").check(big),
+        Figure("first_look", "wave duration with the two sellers", wave, "s", wave_alone, wave / wave_alone,
+               "≤ 1.10", note="baseline: the wave alone").check(),
+    ]  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.first_look", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=DEFAULTS["users"], help="scheduled users in the wave")
+    parser.add_argument(
+        "--latency-ms", type=int, default=DEFAULTS["latency_ms"], help="per SP-API call (wave)"
+    )
+    parser.add_argument("--delay", type=float, default=DEFAULTS["delay"], help="seconds into the wave")
+    parser.add_argument(
+        "--big-orders", type=int, default=DEFAULTS["big_orders"], help="the big seller's orders"
+    )
+    size_arguments(parser)
+    args = parser.parse_args(argv)
+    apply_size(args, SIZES, DEFAULTS)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    alone, lanes, before = measure(args)
+    details = {
+        "users": args.users,
+        "latencyMs": args.latency_ms,
+        "bigOrders": args.big_orders,
+        "runs": {run.name: vars(run) for run in (alone, lanes, before)},
+    }
+    return finish(figures_of(alone, lanes, before, args.big_orders), details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
