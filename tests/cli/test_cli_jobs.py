@@ -59,6 +59,9 @@ def test_enqueue_all_due_enqueues_them_and_shows_progress(sellersync, make_user)
     assert "2 due users enqueued" in ran.err
     assert sorted(JobStatus.objects.scalar("user_id")) == ["u1", "u2"]
     assert ran.out.splitlines()[0].split() == ["USER", "JOB", "RESULT"]
+    # And they are the scheduler's tick, run by hand: the standard lane
+    assert set(JobStatus.objects.scalar("trigger")) == {"schedule"}
+    assert set(JobStatus.objects.scalar("lane")) == {"standard"}
 
 
 def test_status_of_a_job_and_of_a_user_after_a_real_sync(sellersync, make_user, worker):
@@ -76,6 +79,11 @@ def test_status_of_a_job_and_of_a_user_after_a_real_sync(sellersync, make_user, 
     assert user["userId"] == "u1" and user["latest"]["jobId"] == job_id and user["lastSyncedAt"]
     assert "completed" in table.out and table.out.startswith("User u1: last synced 20")
     assert "completed" in detail.out and "na" in detail.out and "US" in detail.out
+    # And the account's first sync shows when its first look and its full analysis were cached
+    account = job["accounts"][0]
+    assert job["trigger"] == "manual" and job["lane"] == "priority"
+    assert account["firstLookAt"] and account["analysedAt"] and account["firstLookAt"] < account["analysedAt"]
+    assert "FIRST LOOK" in detail.out and "ANALYSED" in detail.out
 
 
 def test_status_refuses_a_malformed_job_id_and_fails_on_unknown_ones(sellersync, make_user):

@@ -146,6 +146,9 @@ def test_an_account_connected_over_rest_is_synced_end_to_end(client, worker):
     job = wait_finished(client, connected.json["syncJobId"])
     assert job["status"] == "completed", job
     assert job["accounts"][0]["ordersFetched"] > 0
+    # And it was an onboarding job in the priority lane, whose first look came before its full analysis
+    assert (job["trigger"], job["lane"]) == ("onboarding", "priority")
+    assert job["accounts"][0]["firstLookAt"] < job["accounts"][0]["analysedAt"]
     # And the account list shows it synced, without a token
     listed = client.simulate_get(f"{USERS}/seller-1/accounts")
     (account,) = listed.json["accounts"]
@@ -168,7 +171,8 @@ def test_putting_an_account_again_reauthorises_it(client, make_user):
     # Then 200: the same account, active again, and a sync queued
     assert answer.status_code == 200
     assert (answer.json["status"], answer.json["lastError"]) == ("active", None)
-    assert JobStatus.objects.get(job_id=answer.json["syncJobId"]).status == "queued"
+    queued = JobStatus.objects.get(job_id=answer.json["syncJobId"])
+    assert (queued.status, queued.trigger, queued.lane) == ("queued", "onboarding", "priority")
     assert SellerAccount.objects.count() == 1
 
 

@@ -121,6 +121,11 @@ function accountsList(job) {
     const text = `${a.region || "?"}/${a.country || "?"} · ${a.ordersFetched} orders` +
       (a.durationMs != null ? ` · ${duration(a.durationMs)}` : "");
     const item = el("li", {}, badge(a.status), document.createTextNode(` ${text}`));
+    // A first sync caches a quick first look before its orders backfill; both times are on the record.
+    if (a.firstLookAt || a.analysedAt) {
+      item.append(el("div", { className: "analysis-times",
+        text: `first look ${when(a.firstLookAt)} · full analysis ${when(a.analysedAt)}` }));
+    }
     if (a.error) item.append(el("div", { className: "error-message", text: `${a.error.type}: ${a.error.message}` }));
     return item;
   }));
