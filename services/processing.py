@@ -36,6 +36,7 @@ from services.errors import (
 from services.first_look import (
     FIRST_LOOK_FIELD,
     FirstLook,
+    backfill_settings,
     cache_first_look,
     needs_first_look,
     note_first_analysis,
@@ -221,7 +222,8 @@ def _sync_account(
     try:
         if first_look.error is not None:
             raise first_look.error
-        with job.clients_for(account, job.settings) as clients:
+        settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
+        with job.clients_for(account, settings) as clients:
             fetched = fetch_account(account, clients, job.clock(), progress)
         analysed_at = job.clock()
         analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
