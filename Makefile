@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean lock lock-check
+.PHONY: dev test lint format install clean lock lock-check runtime-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,17 @@ lock-check: install
 		&& $(MAKE) --no-print-directory -C $$d -f $(CURDIR)/Makefile BIN=$(CURDIR)/$(BIN) compile-lock \
 		&& diff -u requirements.txt $$d/requirements.txt && diff -u requirements-dev.txt $$d/requirements-dev.txt \
 		&& rm -r $$d
+
+# What a buildpack does: the runtime lock alone, with hashes, into a fresh virtualenv; then the modules
+# of every Procfile process import from it (.ci/run runs this before the tests).
+RUNTIME_IMPORTS := services.release, web.app, cron.scheduler, cli.__main__, gunicorn.app.wsgiapp, dramatiq.cli, \
+	dramatiq.brokers.redis, dramatiq.brokers.rabbitmq
+runtime-check:
+	d=$$(mktemp -d) && $(PYTHON) -m venv $$d \
+		&& $$d/bin/python -m pip install --quiet --require-hashes -r requirements.txt \
+		&& $$d/bin/python -c "import $(RUNTIME_IMPORTS)" \
+		&& echo "requirements.txt installs with hashes into a fresh virtualenv; the Procfile's modules import." \
+		; status=$$?; rm -rf $$d; exit $$status
 
 .PHONY: compile-lock
 compile-lock:

@@ -55,7 +55,7 @@ JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
 #: Every worker-side metric: name (exposed as ``sellersync_<name>``) -> declaration.
 METRICS: dict[str, Metric] = {
     "spapi_requests": Metric(
-        "SP-API HTTP requests by operation and outcome (2xx, 429, 4xx, 5xx, timeout, connection).",
+        "SP-API HTTP requests by operation and outcome (2xx, 429, 4xx, 5xx, timeout, connection, error).",
         ("operation", "outcome"),
     ),
     "spapi_quota_wait_seconds": Metric(
