@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean
+.PHONY: dev test lint format install clean lock lock-check runtime-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall whenever the project's dependency files change.
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Reinstall whenever the project's dependency files change. Only the hashed lock is installed (a lock
+# that does not install, or a package whose hash changed, fails here and so in CI); then the project
+# itself, without resolving anything again.
+$(VENV)/.installed: requirements-dev.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,6 +32,41 @@ format: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The locks, from setup.cfg: requirements.txt (install_requires: what a Python buildpack installs) and
+# requirements-dev.txt (plus the dev extra, held to the same pins). Existing pins are kept while they
+# still satisfy setup.cfg; `make lock LOCK_ARGS=--upgrade` moves everything to the newest releases.
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-find-links --no-emit-index-url $(LOCK_ARGS)
+# The locks' header names this command rather than pip-compile's arguments (and temporary paths).
+export CUSTOM_COMPILE_COMMAND := make lock
+
+lock: install
+	$(MAKE) --no-print-directory compile-lock
+
+# Recompiles in a temporary copy and fails on any difference: a lock not regenerated after a setup.cfg
+# change. Needs PyPI; tests/test_lock.py checks the same offline, in every `make test`.
+lock-check: install
+	d=$$(mktemp -d) && cp setup.cfg pyproject.toml README.md requirements.txt requirements-dev.txt $$d/ \
+		&& $(MAKE) --no-print-directory -C $$d -f $(CURDIR)/Makefile BIN=$(CURDIR)/$(BIN) compile-lock \
+		&& diff -u requirements.txt $$d/requirements.txt && diff -u requirements-dev.txt $$d/requirements-dev.txt \
+		&& rm -r $$d
+
+# What a buildpack does: the runtime lock alone, with hashes, into a fresh virtualenv; then the modules
+# of every Procfile process import from it (.ci/run runs this before the tests).
+RUNTIME_IMPORTS := services.release, web.app, cron.scheduler, cli.__main__, gunicorn.app.wsgiapp, dramatiq.cli, \
+	dramatiq.brokers.redis, dramatiq.brokers.rabbitmq
+runtime-check:
+	d=$$(mktemp -d) && $(PYTHON) -m venv $$d \
+		&& $$d/bin/python -m pip install --quiet --require-hashes -r requirements.txt \
+		&& $$d/bin/python -c "import $(RUNTIME_IMPORTS)" \
+		&& echo "requirements.txt installs with hashes into a fresh virtualenv; the Procfile's modules import." \
+		; status=$$?; rm -rf $$d; exit $$status
+
+.PHONY: compile-lock
+compile-lock:
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file requirements.txt setup.cfg
+	$(BIN)/pip-compile $(LOCK_FLAGS) --allow-unsafe --extra dev --constraint requirements.txt \
+		--output-file requirements-dev.txt setup.cfg
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

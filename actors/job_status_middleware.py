@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
@@ -14,6 +15,7 @@ from services.errors import JobCancelled
 from services.job_status import JobRecords
 from services.redis_pool import get_redis
 from services.settings import get_settings
+from services.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ class JobStatusMiddleware(Middleware):
     def __init__(self) -> None:
         self._records: JobRecords | None = None
         self._active: ActiveJobs | None = None
+        self._metrics: WorkerMetrics | None = None
+        #: Job id -> monotonic start of its running attempt in this process (for the duration metric).
+        self._started: dict[str, float] = {}
 
     @property
     def records(self) -> JobRecords:
@@ -51,6 +56,13 @@ class JobStatusMiddleware(Middleware):
             settings = get_settings()
             self._active = ActiveJobs(settings, get_redis(settings))
         return self._active
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        if self._metrics is None:
+            settings = get_settings()
+            self._metrics = WorkerMetrics(get_redis(settings), settings)
+        return self._metrics
 
     def before_process_message(self, broker, message) -> None:
         if message.actor_name not in JOB_ACTORS:
@@ -70,6 +82,7 @@ class JobStatusMiddleware(Middleware):
             )
             message.options[NOT_RUNNABLE] = True
             raise SkipMessage()
+        self._started[message.message_id] = time.monotonic()
         logger.info("Job %s for user %s started, attempt %d.", record.job_id, record.user_id, record.attempts)
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
@@ -88,10 +101,24 @@ class JobStatusMiddleware(Middleware):
         if status != "retrying":
             self.active.release(user_id, job_id)
         quiet = status in ("completed", "cancelled") or isinstance(exception, WaitingForQuota)
+        self._record_metrics(message, status, exception)
         log = logger.info if quiet else logger.warning
         reason = f": {type(exception).__name__}: {exception}" if exception is not None else ""
         log("Job %s for user %s %s%s.", job_id, user_id, status, reason)
         logs.unbind()
+
+    def _record_metrics(self, message, status: str, exception: BaseException | None) -> None:
+        """The attempt's duration by trigger and ending, and a retry by its reason: one Redis round trip.
+        A quota wait (ending ``quota_wait``) hands the job back without spending a retry."""
+        ended = "quota_wait" if isinstance(exception, WaitingForQuota) else status
+        started = self._started.pop(message.message_id, None)
+        tally = self.metrics.batch()
+        if started is not None:
+            labels = {"trigger": message.options.get("trigger", "manual"), "status": ended}
+            tally.observe("job_duration_seconds", labels, time.monotonic() - started)
+        if ended == "retrying":
+            tally.count("job_retries", {"reason": type(exception).__name__})
+        tally.flush()
 
     def after_skip_message(self, broker, message) -> None:
         """A job skipped by another middleware (AgeLimit: too old to run) fails, saying why."""

@@ -35,7 +35,8 @@ dramatiq.set_broker(broker)
 def bare_sync(user_id: str) -> None:
     for account in SellerAccount.objects(user_id=user_id, status="active"):
         now = utcnow()
-        with account_clients(account, _settings, quotas=None) as clients:
+        # Stock: no shared quota buckets and no worker metrics, so the cost of ours is what we add.
+        with account_clients(account, _settings, quotas=None, metrics=None) as clients:
             fetch_account(account, clients, now)
         analysis = analyse_account(account, now)
         cache.write_analysis(user_id, account.country, analysis_json(analysis), settings=_settings)

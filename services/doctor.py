@@ -230,10 +230,11 @@ class Doctor:
 
     # -- the broker, workers and the scheduler -----------------------------------------------------
     def check_broker(self) -> Check:
+        from services.broker_queues import queue_depths, uses_rabbitmq
         from services.jobs import QUEUE_NAME
 
         broker = self.settings.broker or ""
-        if broker.startswith(("amqp://", "amqps://")):
+        if uses_rabbitmq(self.settings):
             return Check(
                 "broker",
                 "warn",
@@ -242,9 +243,8 @@ class Doctor:
             )
         if blocked := self._needs_redis("broker"):
             return blocked
-        queue = f"{self.settings.redis_namespace}:{QUEUE_NAME}"
-        client = self._redis()
-        waiting, delayed, dead = client.llen(queue), client.llen(f"{queue}.DQ"), client.zcard(f"{queue}.XQ")
+        depths = queue_depths(self.settings, self._redis())
+        waiting, delayed, dead = depths.waiting, depths.delayed, depths.dead
         detail = f"queue {QUEUE_NAME}: {waiting} waiting, {delayed} delayed, {dead} dead-lettered"
         if dead:
             return Check(

@@ -26,6 +26,15 @@ _EXTRA = {
     "web": {"API_TOKENS": ("api_tokens", "the bearer tokens of the REST API, comma-separated")},
 }
 PROCESSES = ("release", "web", "worker", "scheduler")
+#: The LWA application's credentials: required together, unless SP_API_ENDPOINT names a sandbox.
+SP_API_CREDENTIALS = ("SP_API_LWA_APP_ID", "SP_API_LWA_CLIENT_SECRET")
+SP_API_ALTERNATIVE = "SP_API_ENDPOINT"
+
+
+def required_variables(process: str) -> tuple[str, ...]:
+    """The variables ``process`` cannot start without (besides :data:`SP_API_CREDENTIALS`, which
+    :data:`SP_API_ALTERNATIVE` may replace); app.json's test reads them from here."""
+    return (*_ALWAYS, *_EXTRA.get(process, {}))
 
 
 def missing_setting(settings: Settings, process: str) -> str | None:
@@ -38,8 +47,8 @@ def missing_setting(settings: Settings, process: str) -> str | None:
     # Without LWA credentials SP-API calls would go to the sandbox: only when one is named explicitly.
     if settings.uses_sandbox and not settings.sp_api_endpoint:
         return (
-            f"SP_API_LWA_APP_ID and SP_API_LWA_CLIENT_SECRET are required by the {process} process "
-            "(or SP_API_ENDPOINT naming an SP-API sandbox)"
+            f"{' and '.join(SP_API_CREDENTIALS)} are required by the {process} process "
+            f"(or {SP_API_ALTERNATIVE} naming an SP-API sandbox)"
         )
     return None
 

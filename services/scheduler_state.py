@@ -1,16 +1,17 @@
 """What the scheduler leaves in Redis for operators: its leader lease and its last tick.
 
 ``<ns>:scheduler:leader`` is the lease (cron.leader); ``<ns>:scheduler:last-tick`` is a small JSON
-record the leader writes after every tick, read by ``sellersync doctor``.
+record the leader writes after every tick, read by ``sellersync doctor`` and ``/metrics``.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from apscheduler.triggers.cron import CronTrigger
 
 from services.redis_pool import key
 from services.settings import Settings
@@ -35,6 +36,23 @@ def record_tick(settings: Settings, client: redis.Redis, at: datetime, **figures
 def last_tick(settings: Settings, client: redis.Redis) -> dict[str, Any] | None:
     raw = client.get(tick_key(settings))
     return json.loads(raw) if raw else None
+
+
+def last_tick_at(settings: Settings, client: redis.Redis) -> datetime | None:
+    """When the leader last ticked (None: not within KEEP_SECONDS)."""
+    tick = last_tick(settings, client)
+    return datetime.fromisoformat(tick["at"]) if tick else None
+
+
+def period_seconds(settings: Settings, now: datetime | None = None) -> float:
+    """Seconds between two ticks: SCHEDULER_EVERY_SECONDS, else the gap between SYNC_CRON's next two
+    fire times (for a cron with uneven gaps, the next one: an alert on two periods is then approximate)."""
+    if settings.scheduler_every_seconds:
+        return settings.scheduler_every_seconds
+    trigger = CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)
+    first = trigger.get_next_fire_time(None, now or datetime.now(UTC))
+    second = trigger.get_next_fire_time(first, first)
+    return (second - first).total_seconds()
 
 
 def lease_holder(settings: Settings, client: redis.Redis) -> tuple[str | None, int]:

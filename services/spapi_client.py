@@ -54,6 +54,7 @@ from services.quotas import USAGE_PLANS, QuotaBuckets, Reservation, region_of
 from services.redis_pool import get_redis
 from services.secrets import decrypt_token
 from services.settings import Settings, get_settings
+from services.worker_metrics import Batch, WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class AccountClients:
     calls: dict[str, int] = field(default_factory=dict)
     #: Seconds slept waiting for quota tokens, for logs and the benchmark.
     quota_wait_seconds: float = 0.0
+    #: Where requests and quota waits are counted for /metrics; None counts nothing (unit tests).
+    metrics: WorkerMetrics | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, api: str) -> Any:
@@ -217,18 +220,40 @@ class AccountClients:
         ``expect`` names a key the payload must carry, or is ``list`` for a list payload; a payload
         without it raises :class:`MalformedResponse` (the library returns ``{}`` for a non-JSON body).
         Raises :class:`QuotaWait` when the quota token is due later than the settings let a thread sleep.
+        Each request's outcome and each quota wait are counted for /metrics, sent together when the
+        call ends (one Redis round trip per call, however many tries it took).
         """
         bucket = self._bucket(operation)
+        tally = self.metrics.batch() if self.metrics is not None else None
+        try:
+            return self._call(operation, api, method, bucket, tally, expect, params)
+        finally:
+            if tally is not None:
+                tally.flush()
 
+    def _call(
+        self,
+        operation: str,
+        api: str,
+        method: str,
+        bucket: str | None,
+        tally: Batch | None,
+        expect: str | type | None,
+        params: dict[str, Any],
+    ) -> ApiResponse:
         def attempt() -> ApiResponse:
-            reservation = self._wait_for_token(bucket, operation) if bucket is not None else None
+            reservation = self._wait_for_token(bucket, operation, tally) if bucket is not None else None
             self.calls[operation] = self.calls.get(operation, 0) + 1
             try:
                 response = getattr(self.client(api), method)(**params)
-            except SellingApiRequestThrottledException:
-                if bucket is not None:
+            except Exception as exc:
+                if tally is not None:
+                    tally.count("spapi_requests", {"operation": operation, "outcome": request_outcome(exc)})
+                if bucket is not None and isinstance(exc, SellingApiRequestThrottledException):
                     self._throttled(bucket, operation)
                 raise
+            if tally is not None:
+                tally.count("spapi_requests", {"operation": operation, "outcome": "2xx"})
             if bucket is not None:
                 self.quotas.served(bucket, response.rate_limit, reservation)  # type: ignore[union-attr]
             payload = response.payload
@@ -278,18 +303,24 @@ class AccountClients:
             return None
         return self.quotas.bucket(self.refresh_token, region_of(self.marketplace), operation)
 
-    def _wait_for_token(self, bucket: str, operation: str) -> Reservation:
+    def _wait_for_token(self, bucket: str, operation: str, tally: Batch | None) -> Reservation:
         max_wait = self.settings.sp_api_quota_max_wait_seconds
         reservation = self.quotas.reserve(bucket, operation, max_wait)  # type: ignore[union-attr]
         if not reservation.taken:
             # Come back a little early and sleep the rest: that hides the broker's redelivery latency.
             delay = max(reservation.wait - max_wait / 2, 0.0)
+            if tally is not None:
+                tally.observe("spapi_quota_wait_seconds", {"operation": operation, "kind": "handoff"}, delay)
             raise QuotaWait(
                 f"{operation}: the next quota token is due in {reservation.wait:.1f} s; "
                 "the job frees its worker until then",
                 delay_ms=math.ceil(delay * 1000),
             )
         if reservation.wait > 0:
+            if tally is not None:
+                tally.observe(
+                    "spapi_quota_wait_seconds", {"operation": operation, "kind": "sleep"}, reservation.wait
+                )
             self.quota_wait_seconds += reservation.wait
             self.sleep(reservation.wait)
         return reservation
@@ -340,6 +371,21 @@ class AccountClients:
         self.close()
 
 
+def request_outcome(exc: BaseException) -> str:
+    """The /metrics outcome of a request that raised: ``429``, ``4xx``, ``5xx``, ``timeout`` or
+    ``connection`` (anything else the client raised counts as ``error``)."""
+    if isinstance(exc, SellingApiRequestThrottledException):
+        return "429"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.TransportError):
+        return "connection"
+    status = getattr(exc, "code", None) or getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 600:
+        return f"{status // 100}xx"
+    return "error"
+
+
 def _sent_next_token(params: dict[str, Any]) -> bool:
     return bool(params.get("NextToken") or params.get("nextToken"))
 
@@ -380,6 +426,7 @@ def account_clients(account: Any, settings: Settings | None = None, **kwargs: An
     kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
     if "quotas" not in kwargs:
         kwargs["quotas"] = QuotaBuckets(get_redis(settings), settings)
+    kwargs.setdefault("metrics", WorkerMetrics(get_redis(settings), settings))
     return AccountClients(
         refresh_token=decrypt_token(account.refresh_token, settings),
         marketplace=marketplace_for(account.country),

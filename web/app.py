@@ -74,7 +74,7 @@ def create_app(
     app.add_route(f"{USERS}/{{user_id}}/accounts/{{country}}", onboarding.AccountResource(producer, settings))
     app.add_route("/health", Health(checks))
     app.add_route("/ready", Ready(checks))
-    app.add_route("/metrics", Metrics(build_registry(snapshot, queries)))
+    app.add_route("/metrics", Metrics(build_registry(snapshot, queries, settings, client)))
     app.add_route("/openapi.json", OpenApi())
     app.add_route(f"{BASE}/", DashboardPage(config.static_dir))
     app.add_route(BASE, DashboardRedirect())

@@ -1,18 +1,26 @@
-"""``/metrics``: Prometheus text from the job records, computed at scrape time.
+"""``/metrics``: Prometheus text, computed at scrape time from what the stores hold.
 
-The collector reads the shared queue-stats snapshot and a few indexed queries, so every web process
-answers the same and no multiprocess registry is needed. Worker-side metrics (message counts and
-durations as they happen) belong to the workers (Dramatiq's Prometheus middleware).
+:class:`JobCollector` reads the shared queue-stats snapshot and a few indexed queries;
+:class:`WorkerCollector` reads the counters and histograms that the workers aggregate in Redis
+(services.worker_metrics); :class:`OperationsCollector` reads the broker's dead letters and the
+scheduler's last tick. So every web process answers the same and no multiprocess registry is needed.
+deploy/prometheus/alerts.yml alerts on these names.
 """
 
 from __future__ import annotations
 
 import falcon
+import redis
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from services import scheduler_state
+from services.broker_queues import queue_depths
 from services.job_queries import JobQueries, StatsSnapshot
+from services.jobs import QUEUE_NAME
+from services.settings import Settings
+from services.worker_metrics import METRICS, WorkerMetrics
 
 #: Upper bounds (seconds) of the job-duration histogram's buckets.
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
@@ -75,6 +83,63 @@ class JobCollector(Collector):
         )
 
 
+class WorkerCollector(Collector):
+    """Every metric declared in services.worker_metrics.METRICS, as ``sellersync_<name>``."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self):
+        for name, values in self._metrics.read().items():
+            metric = METRICS[name]
+            labels = list(metric.labels)
+            if not metric.is_histogram:
+                family = CounterMetricFamily(f"sellersync_{name}", metric.help, labels=labels)
+                for label_values, total in sorted(values.items()):
+                    family.add_metric(list(label_values), total)
+            else:
+                family = HistogramMetricFamily(f"sellersync_{name}", metric.help, labels=labels)
+                for label_values, histogram in sorted(values.items()):
+                    buckets = histogram.cumulative(metric.buckets)
+                    family.add_metric(list(label_values), buckets, histogram.sum)
+            yield family
+
+
+class OperationsCollector(Collector):
+    """What the alerts need beyond the job records: dead letters, the scheduler's ticks, the interval."""
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self._settings = settings
+        self._client = client
+
+    def collect(self):
+        settings = self._settings
+        depths = queue_depths(settings, self._client)
+        if depths is not None:  # RabbitMQ: its own exporter has the depths
+            dead = GaugeMetricFamily(
+                "sellersync_dead_letter_messages", "Messages in the dead-letter queue.", labels=["queue"]
+            )
+            dead.add_metric([QUEUE_NAME], depths.dead)
+            yield dead
+        tick = scheduler_state.last_tick_at(settings, self._client)
+        if tick is not None:  # absent until the first tick (the record is kept a week)
+            yield GaugeMetricFamily(
+                "sellersync_scheduler_last_tick_timestamp_seconds",
+                "Unix time of the scheduler leader's last tick.",
+                value=tick.timestamp(),
+            )
+        yield GaugeMetricFamily(
+            "sellersync_scheduler_period_seconds",
+            "Seconds between two scheduler ticks (SCHEDULER_EVERY_SECONDS or SYNC_CRON).",
+            value=scheduler_state.period_seconds(settings),
+        )
+        yield GaugeMetricFamily(
+            "sellersync_sync_interval_seconds",
+            "SYNC_INTERVAL_MINUTES in seconds: a user whose last sync is older is stale.",
+            value=settings.sync_interval_minutes * 60,
+        )
+
+
 class Metrics:
     auth_required = False
 
@@ -86,7 +151,11 @@ class Metrics:
         resp.data = generate_latest(self._registry)
 
 
-def build_registry(snapshot: StatsSnapshot, queries: JobQueries) -> CollectorRegistry:
+def build_registry(
+    snapshot: StatsSnapshot, queries: JobQueries, settings: Settings, client: redis.Redis
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobCollector(snapshot, queries))
+    registry.register(WorkerCollector(WorkerMetrics(client, settings)))
+    registry.register(OperationsCollector(settings, client))
     return registry

@@ -1,0 +1,77 @@
+"""Worker-side metrics in /metrics: what the workers saw of SP-API and of their jobs, read back after a
+real sync through the broker, the worker and the sandbox with injected faults."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from services import jobs
+from tests.services.helpers import finished
+from tests.support import wait_for
+
+
+def scrape(anonymous) -> dict[tuple[str, frozenset], float]:
+    """/metrics as ``{(sample name, labels): value}``."""
+    result = anonymous.simulate_get("/metrics")
+    assert result.status_code == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(result.text)
+        for sample in family.samples
+    }
+
+
+def value(samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_a_sync_with_429s_shows_the_requests_by_outcome_and_the_quota_waits(
+    broker, worker, make_user, sandbox, anonymous
+):
+    # Given an account whose getOrders answers 429 three times, then as usual
+    make_user("u-throttled", [("US", "throttled-us")])
+    sandbox.state.set_faults("throttled-us", [{"operation": "getOrders", "status": 429, "times": 3}])
+
+    # When its sync runs on a worker
+    job_id = jobs.enqueue_user("u-throttled").job_id
+    record = wait_for(lambda: finished(job_id), timeout=30)
+    assert record.status == "completed", record.error
+
+    # Then /metrics counts the three 429s and the requests served, as the sandbox saw them
+    samples = scrape(anonymous)
+    served = sandbox.state.get_stats()["throttled-us"]["getOrders"]["served"]
+    requests = "sellersync_spapi_requests_total"
+    assert value(samples, requests, operation="getOrders", outcome="429") == 3
+    assert value(samples, requests, operation="getOrders", outcome="2xx") == served
+    assert value(samples, requests, operation="getOrderMetrics", outcome="2xx") >= 1
+    # And the waits that the 429s imposed (each empties the shared bucket) as a count and seconds
+    waits = "sellersync_spapi_quota_wait_seconds"
+    slept = {"operation": "getOrders", "kind": "sleep"}
+    assert value(samples, f"{waits}_count", **slept) >= 3
+    assert value(samples, f"{waits}_sum", **slept) > 0
+    assert value(samples, f"{waits}_bucket", le="+Inf", **slept) == value(samples, f"{waits}_count", **slept)
+    # And the job's attempt, by its trigger
+    durations = "sellersync_job_duration_seconds_count"
+    assert value(samples, durations, trigger="manual", status="completed") == 1
+
+
+def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
+    broker, worker, make_user, sandbox, anonymous, settings
+):
+    # Given an account whose getOrderMetrics answers 500 more often than one attempt of the job tries
+    make_user("u-flaky", [("US", "flaky-us")])
+    failures = settings.sp_api_retry_attempts
+    sandbox.state.set_faults("flaky-us", [{"operation": "getOrderMetrics", "status": 500, "times": failures}])
+
+    # When its sync runs, fails its first attempt and is retried
+    job_id = jobs.enqueue_user("u-flaky", "schedule").job_id
+    record = wait_for(lambda: finished(job_id), timeout=30)
+    assert record.status == "completed" and record.attempts == 2, record.error
+
+    # Then /metrics shows the 5xx answers, one retry by its reason, and both attempts by trigger
+    samples = scrape(anonymous)
+    requests = "sellersync_spapi_requests_total"
+    assert value(samples, requests, operation="getOrderMetrics", outcome="5xx") == failures
+    assert value(samples, "sellersync_job_retries_total", reason="TransientSpApiError") == 1
+    for status in ("retrying", "completed"):
+        assert value(samples, "sellersync_job_duration_seconds_count", trigger="schedule", status=status) == 1
