@@ -28,6 +28,7 @@ from services.errors import QuotaWait
 from services.settings import Settings
 from services.spapi import FetchProgress, parse_time, sync_inventory, sync_metrics
 from services.spapi_client import AccountClients
+from services.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +99,9 @@ def cache_first_look(
     return FirstLook(at=now)
 
 
-def note_first_analysis(
-    account: SellerAccount, at: datetime, observe: Callable[[float], None] | None = None
-) -> None:
-    """Record the account's first analysis since it was connected, once, and pass the seconds since
-    its connection to ``observe`` (the /metrics histogram). No store round trip once it is recorded."""
+def note_first_analysis(account: SellerAccount, at: datetime, kind: str, metrics: WorkerMetrics) -> None:
+    """Record the account's first analysis since it was connected, once, and observe the seconds since
+    its connection (``kind``: first_look or full) in /metrics. No store round trip once recorded."""
     if account.first_analysis_at is not None or account.connected_at is None:
         return
     account.first_analysis_at = at
@@ -111,5 +110,4 @@ def note_first_analysis(
     connected = account.connected_at
     if connected.tzinfo is None:
         connected = connected.replace(tzinfo=UTC)
-    if observe is not None:
-        observe(max((at - connected).total_seconds(), 0.0))
+    metrics.observe("first_analysis_seconds", {"kind": kind}, max((at - connected).total_seconds(), 0.0))

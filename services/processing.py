@@ -46,6 +46,7 @@ from services.redis_pool import get_redis, key
 from services.settings import Settings, get_settings
 from services.spapi import FetchProgress, fetch_account, parse_time
 from services.spapi_client import AccountClients, account_clients
+from services.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,10 @@ class _Job:
     clients_for: Callable[..., AccountClients] = account_clients
     _progress: dict[str, FetchProgress] = field(default_factory=dict)
 
+    @property
+    def metrics(self) -> WorkerMetrics:
+        return WorkerMetrics(self.client, self.settings)
+
     def progress(self, account: SellerAccount) -> FetchProgress:
         """The account's fetch progress: in Redis under the job, or in memory without a job."""
         name = str(account.id)
@@ -180,7 +185,7 @@ class _Job:
         if look.at is not None:
             if self.job_id:
                 self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
-            note_first_analysis(account, look.at, None)
+            note_first_analysis(account, look.at, "first_look", self.metrics)
         return look
 
     def check_still_wanted(self, account: SellerAccount) -> None:
@@ -230,7 +235,7 @@ def _sync_account(
         SellerAccount.objects(id=account.id).update_one(
             set__last_synced_at=analysed_at, unset__last_error=True
         )
-        note_first_analysis(account, analysed_at, None)
+        note_first_analysis(account, analysed_at, "full", job.metrics)
         outcome.status, outcome.analysed_at = "completed", analysed_at
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:

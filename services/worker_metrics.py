@@ -52,6 +52,9 @@ WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300)
 #: Seconds: an attempt of a job, up to JOB_TIME_LIMIT_SECONDS' default.
 JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
 
+#: Seconds: from connecting an account to its first analysis, a first look's seconds to a backfill's hours.
+FIRST_ANALYSIS_BUCKETS = (5, 15, 30, 60, 120, 300, 900, 3600, 14400)
+
 #: Every worker-side metric: name (exposed as ``sellersync_<name>``) -> declaration.
 METRICS: dict[str, Metric] = {
     "spapi_requests": Metric(
@@ -69,6 +72,12 @@ METRICS: dict[str, Metric] = {
         "Duration of each job attempt, by trigger and how the attempt ended.",
         ("trigger", "status"),
         JOB_BUCKETS,
+    ),
+    "first_analysis_seconds": Metric(
+        "Seconds from connecting (or re-authorising) an account to its first analysis in the cache, "
+        "by kind: a first look (a first sync) or a full analysis.",
+        ("kind",),
+        FIRST_ANALYSIS_BUCKETS,
     ),
 }
 

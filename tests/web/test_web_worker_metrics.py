@@ -75,3 +75,30 @@ def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
     assert value(samples, "sellersync_job_retries_total", reason="TransientSpApiError") == 1
     for status in ("retrying", "completed"):
         assert value(samples, "sellersync_job_duration_seconds_count", trigger="schedule", status=status) == 1
+
+
+def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
+    broker, worker, make_user, anonymous, settings
+):
+    # Given a user, and a worker
+    make_user("u-new")
+
+    # When the seller connects an account, and its first sync ends
+    from services.demo import sandbox_token
+    from services.onboarding import connect_and_sync
+
+    connected = connect_and_sync(
+        jobs.get_producer(), "u-new", "US", sandbox_token("new-us"), seller_id="new-us", settings=settings
+    )
+    record = wait_for(lambda: finished(connected.sync.job_id), timeout=30)
+    assert record.status == "completed", record.error
+    # And the user is synced once more, an hourly sync after the first
+    again = jobs.enqueue_user("u-new", "manual").job_id
+    wait_for(lambda: finished(again), timeout=30)
+
+    # Then /metrics has one observation: the first look, seconds after the connection
+    samples = scrape(anonymous)
+    seconds = "sellersync_first_analysis_seconds"
+    assert value(samples, f"{seconds}_count", kind="first_look") == 1
+    assert value(samples, f"{seconds}_count", kind="full") == 0
+    assert 0 < value(samples, f"{seconds}_sum", kind="first_look") < 30
