@@ -94,13 +94,7 @@ def process_user_data(
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
     _check_documents(user_id, accounts)
     done, recorded = job.resume_state(accounts)
-    new_accounts = [a for a in accounts if a.marketplace_id not in done and needs_first_look(a)]
-    first_looks = {}
-    for account in new_accounts:
-        job.check_still_wanted(account)
-        first_looks[account.marketplace_id] = job.first_look(account)
-    if new_accounts and on_first_look is not None:
-        on_first_look()
+    first_looks = job.first_looks([a for a in accounts if a.marketplace_id not in done], on_first_look)
 
     result = ProcessResult(user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
@@ -172,6 +166,20 @@ class _Job:
         done = {k.decode(): v.decode() for k, v in stored.items()}
         done.update(dict.fromkeys(recorded - done.keys(), "completed"))
         return done, recorded
+
+    def first_looks(
+        self, accounts: list[SellerAccount], then: Callable[[], None] | None
+    ) -> dict[str, FirstLook]:
+        """Cache the first look of each of ``accounts`` whose sync is a first one, before any backfill;
+        then call ``then`` (if there was any). Marketplace id → the first look."""
+        looks = {}
+        for account in accounts:
+            if needs_first_look(account):
+                self.check_still_wanted(account)
+                looks[account.marketplace_id] = self.first_look(account)
+        if looks and then is not None:
+            then()
+        return looks
 
     def first_look(self, account: SellerAccount) -> FirstLook:
         look = cache_first_look(

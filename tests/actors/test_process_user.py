@@ -295,7 +295,7 @@ def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, w
     SellerAccount.objects(user_id="u-stop").update(set__orders_cursor=datetime.now(UTC) - timedelta(hours=1))
     sandbox.state.set_faults("stop-de", [{"latencyMs": 300}])
     enqueued = jobs.enqueue_user("u-stop")
-    wait_for(lambda: job(enqueued.job_id).status == "running")
+    wait_for(lambda: "stop-de" in sandbox.state.get_stats())  # DE's first call answered: DE is under way
 
     # When it is cancelled while DE is being fetched
     assert jobs.remove_job(enqueued.job_id).cancel_requested
