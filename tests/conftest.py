@@ -28,6 +28,8 @@ _started: dict[str, object] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if _is_xdist_controller(config):
+        return  # it only hands tests out; each worker process starts its own servers
     from sandbox.config import SandboxConfig
     from sandbox.server import start_sandbox
 
@@ -37,7 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
         _started["redis"] = embedded
         redis_url = embedded.url
     mongodb_uri = os.environ.get("MONGODB_URI")
-    if not mongodb_uri:
+    if mongodb_uri:
+        mongodb_uri = _database_of_this_worker(mongodb_uri, config)
+    else:
         documents = start_document_server(database=f"sellersync-test-{os.getpid()}")
         _started["documents"] = documents
         mongodb_uri = documents.uri
@@ -68,6 +72,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
     connect_store(settings)
     create_indexes()  # the release step, once
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The main process of ``pytest -n N`` (pytest-xdist), which runs no test itself."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
+def _database_of_this_worker(uri: str, config: pytest.Config) -> str:
+    """A shared MONGODB_URI gives each xdist worker a database of its own (tests empty theirs)."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not worker:
+        return uri
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    database = parts.path.lstrip("/") or "sellersync-test"
+    return urlunsplit(parts._replace(path=f"/{database}-{worker}"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
