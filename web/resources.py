@@ -116,6 +116,7 @@ class Sync:
     """Manual enqueue: every id must name a user (else 404 naming them, nothing enqueued)."""
 
     query_params = ()
+    body_methods = ("POST",)
 
     def __init__(self, queries: JobQueries, producer: JobProducer) -> None:
         self._queries = queries

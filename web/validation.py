@@ -17,6 +17,7 @@ import falcon
 from models.jobs import JOB_STATUSES
 from services.errors import InvalidInputError
 from services.onboarding import check_user_id
+from web.media import takes_body
 
 #: Job ids are Dramatiq message ids: UUIDs.
 JOB_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -110,7 +111,7 @@ class NoOperators:
                 raise falcon.HTTPInvalidParam(
                     "Query parameters are plain name=value pairs; '$' and brackets are refused.", name
                 )
-        if req.content_length and (req.content_type or "").startswith(falcon.MEDIA_JSON):
+        if takes_body(resource, req.method) and req.content_length:
             found = operator_in(req.get_media())
             if found:
                 field, operator = found
