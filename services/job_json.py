@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import AccountResult, JobError, JobStatus, User
+from services.job_status import Cancellation
 
 
 def iso(value: datetime | None) -> str | None:
@@ -50,6 +51,7 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "startedAt": iso(job.started_at),
         "completedAt": iso(job.completed_at),
         "failedAt": iso(job.failed_at),
+        "cancelRequestedAt": iso(job.cancel_requested_at),
         "durationMs": job.duration_ms,
         "progress": job.progress,
         "accountsTotal": job.accounts_total,
@@ -58,6 +60,17 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "accounts": [account_result_json(a) for a in job.accounts],
         "error": error_json(job.error),
         "worker": job.worker,
+    }
+
+
+def cancel_json(cancellation: Cancellation) -> dict[str, Any]:
+    """The job after a cancel, and what the cancel did: ``"cancel"`` is ``"done"`` (the job is
+    cancelled) or ``"requested"`` (it runs on and stops before its next account, or completes if that
+    was its last); ``"repeated"`` is true when an earlier cancel had already done or asked as much."""
+    return {
+        **job_json(cancellation.record),
+        "cancel": "done" if cancellation.done else "requested",
+        "repeated": cancellation.repeated,
     }
 
 
