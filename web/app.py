@@ -23,6 +23,7 @@ from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
 from web.json_body import StrictJSON
 from web.media import JsonOnly
+from web.methods import HeadAsGet
 from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
 from web.openapi import BASE, OpenApi
@@ -48,9 +49,11 @@ def create_app(
     )
     checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
 
-    # Outermost first: headers on every response, the body cap before anything reads a body, then
-    # auth before any validation (an anonymous caller learns nothing about parameters or bodies).
+    # Outermost first: HEAD served as GET, headers on every response, the body cap before anything
+    # reads a body, then auth before any validation (an anonymous caller learns nothing about
+    # parameters or bodies).
     middleware = [
+        HeadAsGet(),
         SecurityHeaders(),
         BodyLimit(),
         BearerAuth(settings.api_tokens),

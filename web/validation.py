@@ -121,12 +121,17 @@ class NoOperators:
 
 
 class KnownParams:
-    """Middleware: a query parameter the resource does not declare (``query_params``) is a 400.
+    """Middleware: a query parameter given twice, or one the resource does not declare
+    (``query_params``), is a 400 naming it.
 
-    A typo such as ``?limt=5`` is refused by name instead of silently ignored.
+    A typo such as ``?limt=5`` is refused by name instead of silently ignored; so is ``?limit=5&limit=500``,
+    whose winner differs between servers, proxies and frameworks.
     """
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        for name, value in req.params.items():
+            if isinstance(value, list):
+                raise falcon.HTTPInvalidParam("A query parameter may be given once only.", name)
         allowed = getattr(resource, "query_params", None)
         if allowed is None:
             return

@@ -65,7 +65,7 @@ def test_a_job_on_its_last_account_completes_anyway_with_the_cancel_request_note
 ):
     # Given a running job of one account, which answers slowly
     make_user("u-last", [("US", "last-us")])
-    sandbox.state.set_faults("last-us", [{"latencyMs": 300}])
+    sandbox.state.set_faults("last-us", [{"latencyMs": 1000}])
     job_id = client.simulate_post(f"{BASE}/sync", json={"userIds": ["u-last"]}).json["jobs"][0]["jobId"]
     wait_for(lambda: JobStatus.objects(job_id=job_id, status="running").first())
     # When it is cancelled while its last account is fetched
