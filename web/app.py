@@ -28,7 +28,7 @@ from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
 from web.openapi import BASE, OpenApi
 from web.security import BodyLimit, SecurityHeaders
-from web.validation import KnownParams, NoOperators
+from web.validation import KnownParams, NoOperators, TextTarget
 
 
 def create_app(
@@ -55,6 +55,7 @@ def create_app(
     middleware = [
         HeadAsGet(),
         SecurityHeaders(),
+        TextTarget(),
         BodyLimit(),
         BearerAuth(settings.api_tokens),
         JsonOnly(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import falcon
 
@@ -93,6 +94,25 @@ def operator_in(value: Any, field: str = "") -> tuple[str, str] | None:
             if found:
                 return found
     return None
+
+
+class TextTarget:
+    """Middleware: a path or query string whose percent-decoded bytes are not UTF-8 is a 400.
+
+    Falcon would turn each undecodable byte into U+FFFD, so ``/app/users/a%ff`` and ``/app/users/a%fe``
+    would both name the user ``a\ufffd``: one user behind two paths. Nothing else is told apart here.
+    """
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            # PEP 3333: PATH_INFO is the decoded path's bytes as latin-1; QUERY_STRING is still encoded.
+            req.env.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+            unquote_to_bytes(req.env.get("QUERY_STRING", "").encode("latin-1")).decode("utf-8")
+        except UnicodeError:
+            raise falcon.HTTPBadRequest(
+                title="Malformed request target",
+                description="The path and the query string are UTF-8 text once percent-decoded.",
+            ) from None
 
 
 class NoOperators:
