@@ -9,3 +9,10 @@ def on_starting(server) -> None:
     from services.required_settings import settings_for_process_or_exit
 
     settings_for_process_or_exit("web", 3)
+
+
+#: The access log line: gunicorn's default, but with the path alone (``%(U)s``) where the default has
+#: the whole request line with its query string, and without the Referer (another site's URL, query
+#: and all). A token a client puts in ``?access_token=`` (the API never reads one there) must not end
+#: up in the logs, nor any other value of a query.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
