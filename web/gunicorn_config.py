@@ -1,5 +1,8 @@
 """gunicorn's configuration for the Procfile's ``web:`` process (``-c python:web.gunicorn_config``).
 
+Its worker class bounds the time a client has to send a request (web.gunicorn_worker); its access log
+never holds a query string.
+
 The settings are checked once in the master, before any worker is forked: a missing or malformed
 setting stops gunicorn with one line naming it, instead of one line per worker that fails to boot.
 """
@@ -10,6 +13,10 @@ def on_starting(server) -> None:
 
     settings_for_process_or_exit("web", 3)
 
+
+#: gthread (the Procfile's --threads), with a deadline on reading each request: gunicorn has no header
+#: timeout of its own, and a client trickling its request would hold a thread for as long as it liked.
+worker_class = "web.gunicorn_worker.DeadlineThreadWorker"
 
 #: The access log line: gunicorn's default, but with the path alone (``%(U)s``) where the default has
 #: the whole request line with its query string, and without the Referer (another site's URL, query

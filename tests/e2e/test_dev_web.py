@@ -1,9 +1,14 @@
 """Dev mode's web process, the Procfile's ``web`` line under gunicorn (issue 19): it listens on
-127.0.0.1 unless WEB_BIND says otherwise, and its access log never holds a query string's values."""
+127.0.0.1 unless WEB_BIND says otherwise, its access log never holds a query string's values, and
+clients that trickle their requests cannot take every thread for long."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,10 +18,12 @@ from devmode.topology import start
 from embedded.ports import free_port
 from services.settings import configure
 from tests.support import wait_for
+from web.gunicorn_worker import REQUEST_READ_SECONDS
 
 pytestmark = pytest.mark.e2e
 
 LISTENING = re.compile(r"Listening at: http://([0-9.]+):(\d+)")
+THREADS = 2
 
 
 @pytest.fixture
@@ -25,7 +32,10 @@ def dev_web(settings, sandbox, tmp_path) -> Iterator[tuple[str, list[str]]]:
     lines: list[str] = []
     with (tmp_path / "dev.log").open("w") as log:
         on_a_free_port = configure(settings, port=free_port())
-        running = start(on_a_free_port, out=log, say=lambda line: None, processes=("web",))
+        # One gunicorn worker process of two threads: the slow-client test needs few connections to
+        # take every thread.
+        threads = {"WEB_CONCURRENCY": "1", "WEB_THREADS": str(THREADS)}
+        running = start(on_a_free_port, out=log, say=lambda line: None, processes=("web",), extra_env=threads)
         running.supervisor.on_line = lambda name, line: lines.append(line)
         try:
             url = f"http://127.0.0.1:{running.settings.port}"
@@ -60,3 +70,39 @@ def test_the_access_log_has_the_path_but_no_query_values(dev_web):
     # Then the access log has a line for it, with the path, and without the query's values
     logged = wait_for(lambda: [line for line in lines if '"GET /health' in line])
     assert all("s3cr3t" not in line for line in lines), logged
+
+
+def trickle(url: str, stop: threading.Event) -> socket.socket:
+    """A connection that sends a request head one header line every half second, never ending it."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+
+    def go_on() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.wait(0.5):
+                sock.sendall(b"X-Slow: 1\r\n")
+
+    threading.Thread(target=go_on, daemon=True).start()
+    return sock
+
+
+def test_clients_trickling_their_requests_cannot_stop_the_api(dev_web):
+    # Given more connections than the web process has threads, each trickling its request head
+    url, lines = dev_web
+    stop = threading.Event()
+    slow = [trickle(url, stop) for _ in range(THREADS + 2)]
+    try:
+        time.sleep(1)
+        # When another client asks for health
+        started = time.monotonic()
+        answer = requests.get(f"{url}/health", timeout=REQUEST_READ_SECONDS * 3)
+        # Then it is served, within the time the slow ones are given to send their requests
+        assert answer.status_code == 200
+        assert time.monotonic() - started < REQUEST_READ_SECONDS + 3
+    finally:
+        stop.set()
+        for sock in slow:
+            sock.close()
+    # And the slow clients left no traceback in the log
+    assert not [line for line in lines if "Traceback" in line or "[ERROR]" in line], lines[-20:]
