@@ -25,9 +25,8 @@ MAX_DEPTH = 32
 #: The most digits a JSON number may have (ids and counts need far fewer).
 MAX_DIGITS = 32
 
-#: A JSON string (escapes included); removed before brackets are counted, as they may hold brackets.
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+#: What the depth scan looks at: brackets, and the quotes and backslashes that say which are in strings.
+_TOKEN = re.compile(r'[\[\]{}"\\]')
 
 
 class _Refused(Exception):
@@ -40,11 +39,26 @@ class _Refused(Exception):
 
 
 def _too_deep(text: str) -> bool:
-    depth = 0
-    for match in _BRACKET.finditer(_STRING.sub('""', text)):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > MAX_DEPTH:
-            return True
+    """Whether ``text`` nests deeper than MAX_DEPTH; one pass, linear in the text whatever it holds
+    (a regular expression for strings backtracks quadratically on an unterminated one full of ``\\"``)."""
+    depth, in_string, escaped = 0, False, -1
+    for match in _TOKEN.finditer(text):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at == escaped:
+                continue
+            if char == "\\":
+                escaped = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
     return False
 
 

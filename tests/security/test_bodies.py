@@ -3,6 +3,8 @@ body never reads one. No body can make the API answer 500 or show a Python inter
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 BASE = "/app/job-status"
@@ -114,3 +116,14 @@ def test_a_route_without_a_body_ignores_one_after_the_token(client, make_user, j
     result = client.simulate_post(f"{BASE}/job/{failed.job_id}/retry", body=DEEP, headers=JSON)
     # Then the retry happens: the body was never read
     assert result.status_code == 202, result.text[:300]
+
+
+def test_a_body_built_to_make_the_depth_scan_backtrack_is_refused_at_once(client):
+    # Given a 60 KB unterminated string of escaped quotes (quadratic for a regular expression of strings)
+    body = b'{"userIds": ["' + b'\\"' * 30_000
+    # When it is posted
+    started = time.monotonic()
+    result = client.simulate_post(f"{BASE}/sync", body=body, headers=JSON)
+    # Then it is a 400 naming the body, in far less than a second
+    assert result.status_code == 400 and "body" in result.json["description"]
+    assert time.monotonic() - started < 1.0
