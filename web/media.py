@@ -19,10 +19,6 @@ def takes_body(resource, method: str) -> bool:
     return method in getattr(resource, "body_methods", ())
 
 
-def _has_body(req: falcon.Request) -> bool:
-    return bool(req.content_length) or "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
-
-
 def _is_json(content_type: str) -> bool:
     media_type, params = falcon.parse_header(content_type)
     charset = params.get("charset", "utf-8").lower()
@@ -35,7 +31,8 @@ class JsonOnly:
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
         if resource is None or not takes_body(resource, req.method):
             return
-        if req.content_type is None and not _has_body(req):
+        # (web.security.BodyLimit, earlier, gave a chunked body its Content-Length.)
+        if req.content_type is None and not req.content_length:
             return  # no body at all: the responder says which fields it needs (a 400)
         if not _is_json(req.content_type or ""):
             got = (req.content_type or "no Content-Type")[:64]
