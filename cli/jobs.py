@@ -10,7 +10,7 @@ from cli.context import Context
 from cli.output import as_json, print_enqueued, progress
 from services import onboarding
 from services.errors import InvalidInputError, UnknownUserError
-from services.job_json import job_json
+from services.job_json import cancel_json, iso
 from services.job_status import utcnow
 
 
@@ -110,13 +110,19 @@ def latest_failed_jobs(since) -> list[str]:
 
 
 def cancel_cmd(ctx: Context, args: argparse.Namespace) -> int:
-    job = ctx.producer().remove_job(args.job)
+    """As DELETE /app/job-status/job/{id}: cancelled, or requested while it runs; again is no error."""
+    cancellation = ctx.producer().remove_job(args.job)
+    job = cancellation.record
     if ctx.json:
-        as_json(job_json(job), ctx.out)
-    elif job.status == "cancelled":
+        as_json(cancel_json(cancellation), ctx.out)
+    elif cancellation.repeated and cancellation.done:
+        ctx.out.write(f"Job {job.job_id} of user {job.user_id} was already cancelled.\n")
+    elif cancellation.done:
         ctx.out.write(f"Cancelled job {job.job_id} of user {job.user_id}.\n")
     else:
+        asked = "was already requested" if cancellation.repeated else "is requested"
         ctx.out.write(
-            f"Job {job.job_id} of user {job.user_id} is running: it stops before its next account.\n"
+            f"Cancel of job {job.job_id} of user {job.user_id} {asked} (at {iso(job.cancel_requested_at)}):"
+            " it is running and stops before its next account, or completes if that is its last.\n"
         )
     return 0

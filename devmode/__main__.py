@@ -85,11 +85,14 @@ def write_env_file(settings) -> Path:
 
 
 def _inherited_environment() -> dict[str, str]:
-    """What the processes inherit from this one's environment besides the settings: PATH, HOME, locale.
+    """What the processes inherit from this one's environment besides the settings: PATH, HOME, locale,
+    and WEB_BIND (the web process's address, 127.0.0.1 in dev mode unless it says otherwise).
 
-    (Settings reach them through ``Settings.to_env``; these are the operating system's own variables.)
+    (Settings reach them through ``Settings.to_env``; these are the operating system's own variables,
+    and WEB_BIND is the Procfile's, like WEB_CONCURRENCY: read by the shell that runs the web line.)
     """
-    return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+    inherited = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "WEB_BIND")
+    return {k: v for k, v in os.environ.items() if k in inherited}
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ DEV_TICK_SECONDS = 30.0
 #: Worker processes of the ``dramatiq`` CLI in dev mode when WORKER_PROCESSES keeps its default of 1:
 #: more than one, so that dev mode shows the multi-process topology of production.
 DEV_WORKER_PROCESSES = 2
+#: The address dev mode's web process listens on unless WEB_BIND says (the Procfile's default, 0.0.0.0,
+#: is a PaaS's: its router is the only way in). Dev mode prints its API token and runs with a generated
+#: key, so it answers this machine only, as every embedded server does; WEB_BIND=0.0.0.0 opens it up.
+DEV_WEB_BIND = "127.0.0.1"
 #: The processes of the Procfile that run for as long as the system does, in start order.
 LONG_RUNNING = ("web", "worker", "scheduler")
 
@@ -128,7 +132,7 @@ def start(
         else:
             say(f"SP-API: {settings.sp_api_endpoint or 'Amazon'}")
         settings = configure(settings, **changes)
-        env = {**(base_env or {}), **settings.to_env(), **(extra_env or {})}
+        env = {"WEB_BIND": DEV_WEB_BIND, **(base_env or {}), **settings.to_env(), **(extra_env or {})}
         supervisor = Supervisor(env, out=out)
         topology = DevTopology(settings, supervisor, sandbox, _servers=servers)
     except BaseException:

@@ -84,6 +84,8 @@ class JobStatus(Document):
     worker = StringField()
     #: Set when a running job is cancelled: it stops before its next account.
     cancel_requested = BooleanField(default=False)
+    #: When the (first) cancel was asked for; kept when the job completes anyway, so the record shows it.
+    cancel_requested_at = DateTimeField()
     #: The job this one retries (POST /job/{id}/retry).
     retry_of = StringField()
     #: The TTL index removes the record at this time (JOB_STATUS_RETENTION_DAYS after the last update).

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import AccountResult, JobError, JobStatus, User
+from services.job_status import Cancellation
 from services.jobs import Enqueued
 
 
@@ -55,6 +56,7 @@ def job_json(job: JobStatus) -> dict[str, Any]:
         "startedAt": iso(job.started_at),
         "completedAt": iso(job.completed_at),
         "failedAt": iso(job.failed_at),
+        "cancelRequestedAt": iso(job.cancel_requested_at),
         "durationMs": job.duration_ms,
         "progress": job.progress,
         "accountsTotal": job.accounts_total,
@@ -73,6 +75,17 @@ def enqueued_json(enqueued: Enqueued) -> dict[str, Any]:
         "jobId": enqueued.job_id,
         "deduplicated": enqueued.deduplicated,
         "promoted": enqueued.promoted,
+    }
+
+
+def cancel_json(cancellation: Cancellation) -> dict[str, Any]:
+    """The job after a cancel, and what the cancel did: ``"cancel"`` is ``"done"`` (the job is
+    cancelled) or ``"requested"`` (it runs on and stops before its next account, or completes if that
+    was its last); ``"repeated"`` is true when an earlier cancel had already done or asked as much."""
+    return {
+        **job_json(cancellation.record),
+        "cancel": "done" if cancellation.done else "requested",
+        "repeated": cancellation.repeated,
     }
 
 

@@ -21,6 +21,19 @@ from services.settings import Settings, get_settings
 MAX_ERROR_MESSAGE = 2000
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """What a cancel did: ``record`` as it now is; ``repeated`` when an earlier cancel already had."""
+
+    record: JobStatus
+    repeated: bool
+
+    @property
+    def done(self) -> bool:
+        """True when the job is cancelled; False when it runs on and only the request is recorded."""
+        return self.record.status == "cancelled"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -257,21 +270,25 @@ class JobRecords:
             changes["set__error"] = job_error(error)
         return bool(JobStatus.objects(job_id=job_id, status="running").update_one(**changes))
 
-    def cancel(self, job_id: str) -> JobStatus:
+    def cancel(self, job_id: str) -> Cancellation:
         """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.
 
-        Raises UnknownJobError, or JobStateError when the job has already finished.
+        The time of the request is kept on the record (``cancel_requested_at``), also when the running
+        job completes its last account anyway. Cancelling again is idempotent: it writes nothing and
+        says ``repeated``. Raises UnknownJobError, or JobStateError when the job completed or failed.
         """
         now = self.clock()
+        requested = dict(set__cancel_requested=True, set__cancel_requested_at=now, set__updated_at=now)
         record = JobStatus.objects(job_id=job_id, status__in=("queued", "retrying")).modify(
-            new=True, set__status="cancelled", set__cancelled_at=now, set__updated_at=now
+            new=True, set__status="cancelled", set__cancelled_at=now, **requested
         )
+        if record is None:
+            record = JobStatus.objects(job_id=job_id, status="running", cancel_requested__ne=True).modify(
+                new=True, **requested
+            )
         if record is not None:
-            return record
-        record = JobStatus.objects(job_id=job_id, status="running").modify(
-            new=True, set__cancel_requested=True, set__updated_at=now
-        )
-        if record is not None:
-            return record
+            return Cancellation(record, repeated=False)
         current = self.get(job_id)
+        if current.status in ("running", "cancelled"):
+            return Cancellation(current, repeated=True)
         raise JobStateError(f"job {job_id} is already {current.status}")

@@ -30,7 +30,7 @@ from models import JobStatus, User
 from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS, lane_of
 from services.active_jobs import ActiveJobs
 from services.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
-from services.job_status import JobRecords, utcnow
+from services.job_status import Cancellation, JobRecords, utcnow
 from services.presence import Presence
 from services.redis_pool import get_redis
 from services.settings import Settings, get_settings
@@ -261,16 +261,19 @@ class JobProducer:
         return self.active.release(user_id, job_id)
 
     # -- cancel and retry ---------------------------------------------------------------------------
-    def remove_job(self, job_id: str) -> JobStatus:
+    def remove_job(self, job_id: str) -> Cancellation:
         """Cancel a job: a queued one never runs, a running one stops before its next account.
 
-        Raises UnknownJobError, or JobStateError for a finished job.
+        Idempotent (see JobRecords.cancel). Raises UnknownJobError, or JobStateError for a job that
+        completed or failed.
         """
-        record = self.records.cancel(_job_id(job_id))
-        if record.status == "cancelled":
+        cancellation = self.records.cancel(_job_id(job_id))
+        record = cancellation.record
+        if cancellation.done:
             self.release(record.user_id, job_id)
-        logger.info("Cancelled job %s (%s).", job_id, record.status)
-        return record
+        if not cancellation.repeated:
+            logger.info("Cancelled job %s (%s).", job_id, record.status)
+        return cancellation
 
     def retry_job(self, job_id: str) -> Enqueued:
         """Enqueue a new job for the user of a failed or cancelled job."""
@@ -369,7 +372,7 @@ def enqueue_users(user_ids: Iterable[str], trigger: str = "schedule", **options:
     return get_producer().enqueue_users(user_ids, trigger, **options)
 
 
-def remove_job(job_id: str) -> JobStatus:
+def remove_job(job_id: str) -> Cancellation:
     return get_producer().remove_job(job_id)
 
 

@@ -32,11 +32,26 @@ from services.spapi_client import marketplace_for
 
 logger = logging.getLogger(__name__)
 
-#: User ids are the product's own: 1-128 characters without control characters or slash (the pattern
-#: the OpenAPI document states), nor a lone UTF-16 surrogate, which JSON can carry (``"\ud800"``) but no
-#: store encodes and no document pattern names portably: ``check_user_id`` refuses it too. The one rule
-#: of every front end: the REST API's routes (web.validation.user_id) and the command line call it.
-USER_ID_PATTERN = r"^[^\x00-\x1f\x7f/]{1,128}$"
+#: Characters no user id holds: control (Unicode Cc), format (Cf: soft hyphen, zero-width, bidi
+#: controls, the BOM, tags...), line and paragraph separators (Zl, Zp), and '/' (it ends a path
+#: segment). Such characters are invisible or reorder the text around them, so two ids that look alike
+#: could name two users; tests/security/test_user_ids.py checks the list against unicodedata.
+_NOT_IN_USER_IDS = (
+    r"\x00-\x1f\x7f-\x9f/\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    r"\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+)
+#: The same beyond the Basic Multilingual Plane, and lone surrogates: a document pattern (ECMA-262,
+#: without its "u" flag) cannot name these, so only check_user_id refuses them.
+_NOT_IN_USER_IDS_BEYOND = (
+    r"\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    r"\U000e0001\U000e0020-\U000e007f\ud800-\udfff"
+)
+#: User ids are the product's own: 1-128 characters, none of the above, no white space at either end
+#: (``" u1"`` is not ``"u1"`` but looks it), and not only dots (``.`` and ``..`` are path steps). This is
+#: the pattern the OpenAPI document states. A lone UTF-16 surrogate, which JSON can carry (``"\ud800"``)
+#: but no store encodes, is refused by ``check_user_id`` too.
+#: The one rule of every front end: the REST API's routes (web.validation.user_id) and the command line.
+USER_ID_PATTERN = rf"^(?!\.+$)(?!\s)(?!.*\s$)[^{_NOT_IN_USER_IDS}]{{1,128}}$"
 #: Amazon merchant ids are upper-case letters and digits; the sandbox's are names like ``acme-us``.
 SELLER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 #: LWA refresh tokens (``Atzr|…``) are a few hundred printable characters without spaces.
@@ -46,7 +61,9 @@ COUNTRIES = tuple(sorted({m.name for m in Marketplaces} | {"UK"}))
 MAX_EMAIL = 254
 
 # fullmatch, not match: the patterns end in "$", which Python also lets match before a final "\n".
-_USER_ID_RE = re.compile(r"[^\x00-\x1f\x7f/\ud800-\udfff]{1,128}")
+_USER_ID_RE = re.compile(
+    rf"(?!\.+$)(?!\s)(?!.*\s$)[^{_NOT_IN_USER_IDS}{_NOT_IN_USER_IDS_BEYOND}]{{1,128}}", re.DOTALL
+)
 _SELLER_ID_RE = re.compile(SELLER_ID_PATTERN)
 _TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
 
@@ -54,7 +71,11 @@ _TOKEN_RE = re.compile(REFRESH_TOKEN_PATTERN)
 # -- values ----------------------------------------------------------------------------------------
 def check_user_id(value: Any, field: str = "userId") -> str:
     if not isinstance(value, str) or not _USER_ID_RE.fullmatch(value):
-        raise InvalidInputError(field, "a user id is 1-128 printable characters without '/'")
+        raise InvalidInputError(
+            field,
+            "a user id is 1-128 characters without control, format (zero-width, bidi) or separator"
+            " characters or '/', with no space at either end, and not only dots",
+        )
     return value
 
 

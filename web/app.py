@@ -21,11 +21,14 @@ from web.auth import BearerAuth
 from web.config import WebConfig
 from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
+from web.json_body import StrictJSON
+from web.media import JsonOnly
+from web.methods import HeadAsGet
 from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
 from web.openapi import BASE, OpenApi
 from web.security import BodyLimit, SecurityHeaders
-from web.validation import KnownParams, NoOperators
+from web.validation import KnownParams, NoOperators, TextTarget
 
 
 def create_app(
@@ -46,16 +49,22 @@ def create_app(
     )
     checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
 
-    # Outermost first: headers on every response, the body cap before anything reads a body, then
-    # auth before any validation (an anonymous caller learns nothing about parameters).
+    # Outermost first: HEAD served as GET, headers on every response, the body cap before anything
+    # reads a body, then auth before any validation (an anonymous caller learns nothing about
+    # parameters or bodies).
     middleware = [
+        HeadAsGet(),
         SecurityHeaders(),
+        TextTarget(),
         BodyLimit(),
         BearerAuth(settings.api_tokens),
+        JsonOnly(),
         NoOperators(),
         KnownParams(),
     ]
     app = falcon.App(middleware=middleware)
+    # JSON is the only body the app reads (no form or multipart handler), through one strict parser.
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSON()})
     app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
     app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
     app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))

@@ -56,6 +56,7 @@ def _body(req: falcon.Request, allowed: tuple[str, ...], required: tuple[str, ..
 
 class UserResource:
     query_params = ()
+    body_methods = ("PUT",)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
         with _as_http():
@@ -83,6 +84,7 @@ class AccountsResource:
 
 class AccountResource:
     query_params = ()
+    body_methods = ("PUT",)
 
     def __init__(self, producer: JobProducer, settings: Settings) -> None:
         self._producer = producer

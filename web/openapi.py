@@ -84,6 +84,7 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "startedAt": _nullable(_TIMESTAMP),
     "completedAt": _nullable(_TIMESTAMP),
     "failedAt": _nullable(_TIMESTAMP),
+    "cancelRequestedAt": _nullable(_TIMESTAMP),
     "durationMs": _nullable({"type": "integer"}),
     "progress": {"type": "integer", "minimum": 0, "maximum": 100},
     "accountsTotal": {"type": "integer", "minimum": 0},
@@ -94,6 +95,16 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "worker": _nullable({"type": "string"}),
 }
 _JOB = {"type": "object", "required": list(_JOB_PROPERTIES), "properties": _JOB_PROPERTIES}
+#: The answer to a cancel: the job, what the cancel did, and whether an earlier one already had.
+_JOB_CANCEL = {
+    "type": "object",
+    "required": [*_JOB_PROPERTIES, "cancel", "repeated"],
+    "properties": {
+        **_JOB_PROPERTIES,
+        "cancel": {"type": "string", "enum": ["done", "requested"]},
+        "repeated": {"type": "boolean"},
+    },
+}
 _COUNT = {"type": "integer", "minimum": 0}
 _QUEUE_STATS = {
     "type": "object",
@@ -287,10 +298,18 @@ def build_document() -> dict[str, Any]:
         f"{BASE}/job/{{jobId}}": {
             "delete": {
                 "operationId": "cancelJob",
-                "summary": "a queued one never runs, a running one stops before its next account.",
+                "summary": "Cancel: a queued job never runs, a running one stops before its next account.",
+                "description": (
+                    "Idempotent: cancelling again changes nothing and answers `repeated: true`. A running"
+                    " job that is on its last account completes anyway; its `cancelRequestedAt` stays."
+                ),
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {
-                    "200": json_response(ref("Job"), "The cancelled (or cancel-requested) job."),
+                    "200": json_response(ref("JobCancel"), "The job is cancelled (`cancel: done`)."),
+                    "202": json_response(
+                        ref("JobCancel"),
+                        "The job is running: the cancel is requested, not done (`cancel: requested`).",
+                    ),
                     **errors(400, 401, 404, 409),
                 },
             }
@@ -363,7 +382,7 @@ def build_document() -> dict[str, Any]:
         "400": "A parameter or the body is malformed; the description names it.",
         "401": "Missing or wrong bearer token.",
         "404": "No such user, account or job.",
-        "409": "The job's state does not allow the operation.",
+        "409": "The job's state does not allow the operation (e.g. cancelling a completed job).",
         "413": "The body is larger than 64 KiB.",
         "415": "The body is not JSON.",
     }
@@ -392,6 +411,7 @@ def build_document() -> dict[str, Any]:
                 "JobError": _JOB_ERROR,
                 "Account": _ACCOUNT,
                 "Job": _JOB,
+                "JobCancel": _JOB_CANCEL,
                 "JobList": _JOB_LIST,
                 "UserStatus": {
                     "type": "object",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import falcon
 
 from services.errors import UnknownJobError, UnknownUserError
-from services.job_json import enqueued_json, hourly_json, job_json, user_status_json
+from services.job_json import cancel_json, enqueued_json, hourly_json, job_json, user_status_json
 from services.job_queries import JobQueries, StatsSnapshot
 from services.jobs import JobProducer
 from web import validation
@@ -43,13 +43,17 @@ class Job:
 
 
 class JobCancel:
+    """200 when the job is cancelled (now or earlier), 202 when it runs on with the cancel requested."""
+
     query_params = ()
 
     def __init__(self, producer: JobProducer) -> None:
         self._producer = producer
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        resp.media = job_json(self._producer.remove_job(validation.job_id(job_id)))
+        cancellation = self._producer.remove_job(validation.job_id(job_id))
+        resp.status = falcon.HTTP_200 if cancellation.done else falcon.HTTP_202
+        resp.media = cancel_json(cancellation)
 
 
 class JobRetry:
@@ -116,6 +120,7 @@ class Sync:
     """Manual enqueue: every id must name a user (else 404 naming them, nothing enqueued)."""
 
     query_params = ()
+    body_methods = ("POST",)
 
     def __init__(self, queries: JobQueries, producer: JobProducer) -> None:
         self._queries = queries

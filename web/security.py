@@ -7,8 +7,11 @@
   so a chunked JSON request works like any other. The cap is checked before authentication: it
   costs nothing, and all an anonymous caller learns is the cap itself.
 - Every response, error or not, JSON or static file, says ``X-Content-Type-Options: nosniff``, so no
-  browser guesses an error body or an asset into HTML or script. The dashboard page adds its own
-  Content-Security-Policy and X-Frame-Options (web.dashboard).
+  browser guesses an error body or an asset into HTML or script, and ``Cache-Control: no-store``: an
+  answer is about one moment of the queue and may carry a user's data, so no browser or proxy keeps it
+  (the dashboard's few static files are small enough to fetch again).
+- Every HTML answer (the dashboard page, by whichever path it is served) carries the page's
+  Content-Security-Policy, X-Frame-Options and Referrer-Policy (:data:`PAGE_HEADERS`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,30 @@ from __future__ import annotations
 import io
 
 import falcon
+
+#: The page loads only our own script, stylesheet and API: no inline script or style (index.html has
+#: none; dashboard.js styles through the DOM, which CSP allows), no plugins, no <base> rewriting, no
+#: native form submission (the forms are handled in script, so a token field can never end up in a
+#: URL), and no framing by any site.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+#: What every HTML answer carries: X-Frame-Options for browsers that predate CSP's frame-ancestors;
+#: no referrer, as the page never changes per user and the token lives in the tab, not in the page.
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 #: The largest request body accepted, in bytes (64 KiB).
 MAX_BODY_BYTES = 64 * 1024
@@ -51,3 +78,6 @@ class SecurityHeaders:
         self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
     ) -> None:
         resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Cache-Control", "no-store")
+        if (resp.content_type or "").startswith("text/html"):
+            resp.set_headers(PAGE_HEADERS)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import falcon
 
 from models.jobs import JOB_STATUSES
 from services.errors import InvalidInputError
 from services.onboarding import check_user_id
+from web.media import takes_body
 
 #: Job ids are Dramatiq message ids: UUIDs.
 JOB_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -94,6 +96,25 @@ def operator_in(value: Any, field: str = "") -> tuple[str, str] | None:
     return None
 
 
+class TextTarget:
+    """Middleware: a path or query string whose percent-decoded bytes are not UTF-8 is a 400.
+
+    Falcon would turn each undecodable byte into U+FFFD, so ``/app/users/a%ff`` and ``/app/users/a%fe``
+    would both name the user ``a\ufffd``: one user behind two paths. Nothing else is told apart here.
+    """
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            # PEP 3333: PATH_INFO is the decoded path's bytes as latin-1; QUERY_STRING is still encoded.
+            req.env.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+            unquote_to_bytes(req.env.get("QUERY_STRING", "").encode("latin-1")).decode("utf-8")
+        except UnicodeError:
+            raise falcon.HTTPBadRequest(
+                title="Malformed request target",
+                description="The path and the query string are UTF-8 text once percent-decoded.",
+            ) from None
+
+
 class NoOperators:
     """Middleware: a query parameter named like ``status[$ne]`` or ``$where``, or a JSON body with a
     ``$`` key at any depth, is a 400 naming the parameter or field (nothing reaches a resource).
@@ -110,7 +131,7 @@ class NoOperators:
                 raise falcon.HTTPInvalidParam(
                     "Query parameters are plain name=value pairs; '$' and brackets are refused.", name
                 )
-        if req.content_length and (req.content_type or "").startswith(falcon.MEDIA_JSON):
+        if takes_body(resource, req.method) and req.content_length:
             found = operator_in(req.get_media())
             if found:
                 field, operator = found
@@ -120,12 +141,17 @@ class NoOperators:
 
 
 class KnownParams:
-    """Middleware: a query parameter the resource does not declare (``query_params``) is a 400.
+    """Middleware: a query parameter given twice, or one the resource does not declare
+    (``query_params``), is a 400 naming it.
 
-    A typo such as ``?limt=5`` is refused by name instead of silently ignored.
+    A typo such as ``?limt=5`` is refused by name instead of silently ignored; so is ``?limit=5&limit=500``,
+    whose winner differs between servers, proxies and frameworks.
     """
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        for name, value in req.params.items():
+            if isinstance(value, list):
+                raise falcon.HTTPInvalidParam("A query parameter may be given once only.", name)
         allowed = getattr(resource, "query_params", None)
         if allowed is None:
             return

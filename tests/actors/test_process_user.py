@@ -264,7 +264,7 @@ def test_a_removed_queued_job_never_runs(broker, make_user, sandbox):
     enqueued = jobs.enqueue_user("u-cancel")
 
     # When it is removed, then a worker starts
-    assert jobs.remove_job(enqueued.job_id).status == "cancelled"
+    assert jobs.remove_job(enqueued.job_id).done
     import dramatiq
 
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
@@ -298,7 +298,7 @@ def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, w
     wait_for(lambda: "stop-de" in sandbox.state.get_stats())  # DE's first call answered: DE is under way
 
     # When it is cancelled while DE is being fetched
-    assert jobs.remove_job(enqueued.job_id).cancel_requested
+    assert jobs.remove_job(enqueued.job_id).record.cancel_requested
 
     # Then DE finishes, US is never fetched, and the job ends cancelled
     record = wait_for(lambda: finished(enqueued.job_id))

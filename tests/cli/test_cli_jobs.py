@@ -174,3 +174,24 @@ def test_cancel_a_queued_job_and_refuse_a_finished_one(sellersync, make_user, jo
     assert refused.code == 1 and "already completed" in refused.err
     assert sellersync("cancel", str(uuid.uuid4())).code == 1
     assert sellersync("cancel", "nope").code == 2
+
+
+def test_cancel_of_a_running_job_says_requested_and_a_repeat_says_so_as_the_api_does(
+    sellersync, make_user, job
+):
+    # Given a running job and a queued one
+    running = job("u1", "running")
+    make_user("u2", [("US", "acme-us")])
+    queued = sellersync("enqueue", "u2", "--json").json()["jobs"][0]["jobId"]
+    # When each is cancelled twice
+    asked, asked_again = sellersync("cancel", running.job_id), sellersync("cancel", running.job_id, "--json")
+    done, done_again = sellersync("cancel", queued), sellersync("cancel", queued)
+    # Then the running one is only asked to stop, and the repeat says so (no error)
+    assert asked.code == 0 and "is requested" in asked.out and "stops before its next account" in asked.out
+    assert asked_again.code == 0
+    shown = asked_again.json()
+    assert (shown["cancel"], shown["repeated"], shown["status"]) == ("requested", True, "running")
+    assert shown["cancelRequestedAt"] is not None
+    # And the queued one is cancelled once; the repeat says it already was
+    assert done.code == 0 and "Cancelled job" in done.out
+    assert done_again.code == 0 and "was already cancelled" in done_again.out

@@ -12,6 +12,7 @@ every run tries the same inputs.
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 import hypothesis
 import pytest
@@ -80,11 +81,14 @@ SETTINGS = hypothesis.settings(
 
 # -- what each value must be, written apart from the checks under test ---------------------------------
 def is_user_id(value: object) -> bool:
-    """1-128 characters, none a control character, '/', DEL or a lone surrogate."""
+    """1-128 characters, none '/' or of a control, format, line/paragraph separator or surrogate
+    category; no white space at either end; not only dots (issue 19)."""
     return (
         isinstance(value, str)
         and 1 <= len(value) <= 128
-        and all(c >= " " and c not in "/\x7f" and not "\ud800" <= c <= "\udfff" for c in value)
+        and all(c != "/" and unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value)
+        and value == value.strip()
+        and value.strip(".") != ""
     )
 
 

@@ -136,18 +136,22 @@ def test_cancel_gives_a_clean_error_or_cancels_that_job(producer, jobs_in_every_
         before = snapshot()
         # When the job is cancelled
         try:
-            record = producer.remove_job(job_id)
+            cancellation = producer.remove_job(job_id)
         except UnknownJobError:
             # Then an id naming no job is refused and nothing is written
             assert was is None and snapshot() == before
             return
         except JobStateError:
-            # A finished job stays as it was
-            assert was.status in ("completed", "failed", "cancelled") and snapshot() == before
+            # A completed or failed job stays as it was
+            assert was.status in ("completed", "failed") and snapshot() == before
             return
-        # Or exactly that job is cancelled (queued, retrying) or asked to stop (running)
+        record = cancellation.record
         assert was is not None and record.job_id == job_id
-        if was.status == "running":
+        if cancellation.repeated:
+            # A cancelled job, or a running one already asked to stop, stays as it was: idempotent
+            assert (was.status == "cancelled" or was.cancel_requested) and snapshot() == before
+        # Or exactly that job is cancelled (queued, retrying) or asked to stop (running)
+        elif was.status == "running":
             assert record.status == "running" and record.cancel_requested
         else:
             assert was.status in ("queued", "retrying") and record.status == "cancelled"

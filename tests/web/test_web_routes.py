@@ -16,8 +16,8 @@ BASE = "/app/job-status"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JOB_KEYS = {
     "jobId", "userId", "status", "trigger", "attempts", "maxAttempts", "quotaWaits", "queuedAt", "startedAt",
-    "completedAt", "failedAt", "durationMs", "progress", "accountsTotal", "accountsProcessed",
-    "accountsFailed", "accounts", "error", "worker", "lane", "promotedAt",
+    "completedAt", "failedAt", "cancelRequestedAt", "durationMs", "progress", "accountsTotal",
+    "accountsProcessed", "accountsFailed", "accounts", "error", "worker", "lane", "promotedAt",
 }  # fmt: skip
 
 

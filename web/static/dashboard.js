@@ -142,13 +142,19 @@ function actions(job) {
   const cell = el("td");
   if (["queued", "retrying", "running"].includes(job.status)) {
     cell.append(el("button", { type: "button", className: "cancel", text: "Cancel",
-      onclick: () => act(`job/${encodeURIComponent(job.jobId)}`, "DELETE", (j) => `Cancelled job ${j.jobId}.`) }));
+      onclick: () => act(`job/${encodeURIComponent(job.jobId)}`, "DELETE", cancelled) }));
   }
   if (["failed", "cancelled"].includes(job.status)) {
     cell.append(el("button", { type: "button", className: "retry primary", text: "Retry",
       onclick: () => act(`job/${encodeURIComponent(job.jobId)}/retry`, "POST", (j) => `Retry queued as job ${j.jobId}.`) }));
   }
   return cell;
+}
+
+// A running job only records the cancel request: it stops before its next account (or completes).
+function cancelled(j) {
+  return j.cancel === "done" ? `Cancelled job ${j.jobId}.`
+    : `Cancel requested for job ${j.jobId}: it stops before its next account.`;
 }
 
 function jobCell(job) {
