@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 #: Values for path parameters: real enough to reach a resource.
-PATH_VALUES = {"userId": "u1", "user_id": "u1", "jobId": str(uuid.uuid4()), "job_id": str(uuid.uuid4())}
+#: A job id no record has (fixed: parallel test workers must collect the same parameters).
+UNKNOWN_JOB_ID = "00000000-0000-4000-8000-000000000000"
+PATH_VALUES = {"userId": "u1", "user_id": "u1", "jobId": UNKNOWN_JOB_ID, "job_id": UNKNOWN_JOB_ID}
 PATH_VALUES |= {"country": "US"}
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from html.parser import HTMLParser
 
 import pytest
 
+from tests.security.routes import UNKNOWN_JOB_ID
 from web.config import STATIC_DIR
 
 BASE = "/app/job-status"
@@ -27,7 +27,7 @@ REQUESTS = [
     ("GET", f"{BASE}/queue/stats", None, True),
     ("GET", f"{BASE}/overview", None, True),
     ("GET", f"{BASE}/failed?limit=0", None, True),
-    ("GET", f"{BASE}/status/job/{uuid.uuid4()}", None, True),
+    ("GET", f"{BASE}/status/job/{UNKNOWN_JOB_ID}", None, True),
     ("GET", f"{BASE}/status/user/nobody", None, True),
     ("POST", f"{BASE}/sync", '{"userIds": ["nobody"]}', True),
     ("POST", f"{BASE}/sync", "not json", True),

@@ -3,13 +3,13 @@ dashboard's page and assets do not."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 
 import falcon
 import falcon.testing
 import pytest
 
+from tests.security.routes import UNKNOWN_JOB_ID
 from tests.web.factory import TOKEN
 from web.app import create_app
 from web.auth import BearerAuth
@@ -18,14 +18,14 @@ from web.config import WebConfig
 BASE = "/app/job-status"
 DATA_ROUTES = [
     ("GET", f"{BASE}/status/user/u1"),
-    ("GET", f"{BASE}/status/job/{uuid.uuid4()}"),
+    ("GET", f"{BASE}/status/job/{UNKNOWN_JOB_ID}"),
     ("GET", f"{BASE}/recent"),
     ("GET", f"{BASE}/queue/stats"),
     ("GET", f"{BASE}/failed"),
     ("GET", f"{BASE}/overview"),
     ("POST", f"{BASE}/sync"),
-    ("DELETE", f"{BASE}/job/{uuid.uuid4()}"),
-    ("POST", f"{BASE}/job/{uuid.uuid4()}/retry"),
+    ("DELETE", f"{BASE}/job/{UNKNOWN_JOB_ID}"),
+    ("POST", f"{BASE}/job/{UNKNOWN_JOB_ID}/retry"),
 ]
 OPEN_ROUTES = ["/health", "/ready", "/metrics", "/openapi.json", f"{BASE}/", f"{BASE}/static/dashboard.js"]
 
