@@ -7,9 +7,11 @@ changes nothing and says ``repeated: true``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import falcon
 
-from models import JobStatus
+from models import JobStatus, SellerAccount
 from tests.support import wait_for
 
 BASE = "/app/job-status"
@@ -63,11 +65,12 @@ def test_a_queued_job_is_cancelled_200_and_a_second_cancel_says_repeated(client,
 def test_a_job_on_its_last_account_completes_anyway_with_the_cancel_request_noted(
     client, make_user, worker, sandbox
 ):
-    # Given a running job of one account, which answers slowly
+    # Given a running job of one account synced before (no first look), which answers slowly
     make_user("u-last", [("US", "last-us")])
+    SellerAccount.objects(user_id="u-last").update(set__orders_cursor=datetime.now(UTC) - timedelta(hours=1))
     sandbox.state.set_faults("last-us", [{"latencyMs": 1000}])
     job_id = client.simulate_post(f"{BASE}/sync", json={"userIds": ["u-last"]}).json["jobs"][0]["jobId"]
-    wait_for(lambda: JobStatus.objects(job_id=job_id, status="running").first())
+    wait_for(lambda: "last-us" in sandbox.state.get_stats())  # its first call answered: it is under way
     # When it is cancelled while its last account is fetched
     cancel = client.simulate_delete(f"{BASE}/job/{job_id}")
     assert cancel.status == falcon.HTTP_202 and cancel.json["cancel"] == "requested"
