@@ -59,27 +59,32 @@ def due_lead(settings: Settings, now: datetime | None = None) -> timedelta:
     return min(2 * scheduler_period(settings, now), interval / 2)
 
 
+def due_cutoff(settings: Settings, now: datetime) -> datetime:
+    """A user whose last successful sync is older than this is due at ``now``."""
+    return now - timedelta(minutes=settings.sync_interval_minutes) + due_lead(settings, now)
+
+
 def due_query(settings: Settings, now: datetime) -> dict:
     """The users-collection filter of due users (before the account and active-job checks)."""
-    cutoff = now - timedelta(minutes=settings.sync_interval_minutes) + due_lead(settings, now)
     # null matches a missing field as well as an explicit None: both mean "never synced".
-    return {"sync_enabled": True, "$or": [{"last_synced_at": None}, {"last_synced_at": {"$lt": cutoff}}]}
-
-
-#: Seconds: how far before a tick's read of the users a sync counts as "since the read" (clock skew
-#: between the scheduler's and the workers' hosts). A user synced that recently was not due anyway.
-SKEW_MARGIN_SECONDS = 60
-
-
-def synced_since(settings: Settings, since: datetime) -> set[str]:
-    """The sync-enabled users whose last sync is at or after ``since`` (a range of the due index)."""
-    query = {"sync_enabled": True, "last_synced_at": {"$gte": since - timedelta(seconds=SKEW_MARGIN_SECONDS)}}
-    return {d["user_id"] for d in User._get_collection().find(query, {"user_id": 1, "_id": 0})}
+    never_or_old = [{"last_synced_at": None}, {"last_synced_at": {"$lt": due_cutoff(settings, now)}}]
+    return {"sync_enabled": True, "$or": never_or_old}
 
 
 def still_due(settings: Settings, user_ids: list[str], read_at: datetime) -> set[str]:
-    """Which of ``user_ids``, read as due at ``read_at``, have not been synced since."""
-    return set(user_ids) - synced_since(settings, read_at) if user_ids else set()
+    """Which of ``user_ids``, read as due at ``read_at``, are still due by the cutoff of that read.
+
+    A user whose job ended since the read has a sync from about ``read_at``: newer than the cutoff by
+    the interval less the lead (at least half the interval), which is also the room left for clock
+    skew between the workers' hosts and the scheduler's. That room is a share of the interval, so it
+    keeps its meaning when a simulation compresses time; a fixed margin in seconds did not (60 s
+    covered a whole interval at an hour a minute, and left out every user whose data was 50-60
+    minutes old, who then went stale).
+    """
+    if not user_ids:
+        return set()
+    query = {"user_id": {"$in": user_ids}, **due_query(settings, read_at)}
+    return {d["user_id"] for d in User._get_collection().find(query, {"user_id": 1, "_id": 0})}
 
 
 def due_user_batches(
