@@ -1,9 +1,9 @@
 """Which users are due for a scheduled sync, read in batches from one MongoDB cursor.
 
 A user is due when sync is enabled, it has at least one active seller account, its last successful
-sync is older than SYNC_INTERVAL_MINUTES less the lead of :func:`due_lead` (or it never synced), and
-it has no queued, running or retrying job. Oldest sync first (never-synced users before all others,
-then by user id).
+sync is older than SYNC_INTERVAL_MINUTES less the lead of ``services.scheduler_timing.due_lead`` (or
+it never synced), and it has no queued, running or retrying job. Oldest sync first (never-synced
+users before all others, then by user id).
 
 The users are read through one server-side cursor whose batch size is the scheduler's batch size, so
 no more than one batch is ever held in memory. Each batch then costs one more MongoDB query (which
@@ -15,7 +15,7 @@ and its user is due (``JobProducer.enqueue_users`` takes the key over).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis
 
@@ -23,6 +23,7 @@ from models import JobStatus, SellerAccount, User
 from models.jobs import FINISHED_STATUSES
 from services.active_jobs import ActiveJobs
 from services.job_status import utcnow
+from services.scheduler_timing import due_lead
 from services.settings import Settings
 
 #: Observes each MongoDB round trip by name (the benchmark counts them); the default does nothing.
@@ -31,32 +32,6 @@ RoundTrip = Callable[[str], None]
 
 def _ignore(name: str) -> None:
     return None
-
-
-def scheduler_period(settings: Settings, now: datetime | None = None) -> timedelta:
-    """Time between two scheduler ticks: SCHEDULER_EVERY_SECONDS, else SYNC_CRON's next gap."""
-    if settings.scheduler_every_seconds:
-        return timedelta(seconds=settings.scheduler_every_seconds)
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)
-    first = trigger.get_next_fire_time(None, now or utcnow())
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-    return (second - first) if first and second else timedelta(minutes=settings.sync_interval_minutes)
-
-
-def due_lead(settings: Settings, now: datetime | None = None) -> timedelta:
-    """How long before its interval runs out a user is due: two scheduler periods, at most half the
-    interval.
-
-    Due only once its interval had run out, a user waited for the next tick and then for its job
-    with data older than the interval (bench.freshness measured it); with the default hourly
-    SYNC_CRON and a 60-minute interval, a user synced a little after one tick was not due at the
-    next and was synced every two hours. A user whose data would expire before the next tick is
-    due now; the second period leaves that tick's wave time to reach it.
-    """
-    interval = timedelta(minutes=settings.sync_interval_minutes)
-    return min(2 * scheduler_period(settings, now), interval / 2)
 
 
 def due_cutoff(settings: Settings, now: datetime) -> datetime:
