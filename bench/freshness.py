@@ -147,7 +147,6 @@ def run(
     env = {
         "SYNC_INTERVAL_MINUTES": str(int(interval_real_minutes)),
         "SCHEDULER_EVERY_SECONDS": str(tick_minutes * real),
-        "SCHEDULER_LEASE_SECONDS": str(max(5.0, 6 * tick_minutes * real)),
         "SP_API_QUOTA_MAX_WAIT_SECONDS": str(5.0 / scale),
         "JOB_MIN_BACKOFF_MS": str(max(50, int(15_000 / scale))),
         "JOB_MAX_BACKOFF_MS": str(max(100, int(3_600_000 / scale))),

@@ -7,11 +7,13 @@ gunicorns started one after the other with identical flags, and a load generator
 holding keep-alive connections. Each run is bounded in time (``--seconds`` per endpoint)
 and in count (``--max-requests``), then stops by itself.
 
-What is measured, honestly:
-- ``GET /hello`` of a bare Falcon app: the baseline (measured first and last; the mean is used).
+What is measured, honestly (each baseline first and last, around the API; the mean is used):
 - ``GET /app/job-status/queue/stats``: auth, the shared snapshot read from the real Redis, JSON, and
-  its recompute from the document server (at most one per 2 s per deployment) when it is stale.
-- ``GET /app/job-status/status/job/{id}``: a document-server lookup among 1,000 seeded job records.
+  its recompute from the document server (at most one per 2 s per deployment) when it is stale;
+  against the bare ``GET /hello`` (Falcon and gunicorn alone).
+- ``GET /app/job-status/status/job/{id}``: a document-server lookup among 1,000 seeded job records;
+  against a bare endpoint that does the same work (the same ``find_one`` by job id on the same
+  server, the document as JSON), and, as a second row, against the bare ``GET /hello``.
 The load generator shares the machine's cores with gunicorn, so absolute numbers are low; the
 ratios are the point.
 """
@@ -56,7 +58,7 @@ class Result:
         p50 = statistics.median(lat)
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
         return (
-            f"{self.name:<34} {self.rps:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+            f"{self.name:<38} {self.rps:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
             f"({self.requests} ok, {self.errors} errors)"
         )
 
@@ -209,13 +211,7 @@ def seed_jobs(count: int) -> list[str]:
     return [r["job_id"] for r in records]
 
 
-def remove_seeded() -> None:
-    from models import JobStatus
-
-    JobStatus._get_collection().delete_many({"user_id": {"$regex": "^bench-"}})
-
-
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per endpoint (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="untimed seconds first (default 1)")
@@ -235,12 +231,56 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds = 10.0
     if not 0 < args.seconds <= 60 or args.connections > 256:
         parser.error("--seconds must be in (0, 60] and --connections at most 256")
+    return args
 
+
+def measure_bare(env, args, options, job_paths: list[str], when: str) -> dict[str, Result]:
+    """The two baselines on one bare gunicorn: ``hello`` and ``find_one`` (the same work as by-id)."""
+    bare = Gunicorn("bench.web_apps:bare_app()", env, args)
+    print(f"gunicorn {bare.command}")
+    try:
+        hello = load(f"GET /hello (bare Falcon, {when})", bare.port, ["/hello"], headers={}, **options)
+        paths = [p.replace("/app/job-status/status/job/", "/job/") for p in job_paths]
+        found = load(f"GET /job/{{id}} (bare find_one, {when})", bare.port, paths, headers={}, **options)
+    finally:
+        bare.stop()
+    return {"hello": hello, "find_one": found}
+
+
+def measure_api(env, args, options, auth: dict[str, str], job_paths: list[str]) -> dict[str, Result]:
+    api = Gunicorn("bench.web_apps:sellersync_app()", env, args)
+    try:
+        status, body = api.get("/app/job-status/queue/stats", auth)  # the first snapshot, untimed
+        if status != 200:
+            raise SystemExit(f"queue stats answered {status}: {body[:200]!r}")
+        stats = load("GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options)
+        by_id = load("GET /status/job/{id}", api.port, job_paths, headers=auth, **options)
+    finally:
+        api.stop()
+    return {"stats": stats, "by_id": by_id}
+
+
+def compare(result: Result, baseline: float, against: str, *, target: bool = True) -> Figure:
+    """One row: ``result`` against the mean req/s of a baseline's two runs."""
+    figure = Figure(
+        "web",
+        f"{result.name} vs {against} (req/s)",
+        result.rps,
+        unit="req/s",
+        baseline=baseline,
+        ratio=result.rps / baseline if baseline else None,
+        target=f"≥ {TARGET_RATIO}" if target else "",
+        note=f"{result.errors} errors",
+    )
+    return figure.check()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     # The sandbox is never called; it stands for the SP-API endpoint every process of ours requires.
     stack = start_stack(time_scale=1000.0)
     env = process_env(stack)
-    token = env["API_TOKENS"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {env['API_TOKENS']}"}
     options = dict(
         connections=args.connections,
         processes=args.client_processes,
@@ -254,55 +294,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.warmup:g} s warm-up + {args.seconds:g} s per endpoint, "
         f"on {os.cpu_count()} CPUs shared with the servers."
     )
-    results: list[Result] = []
     try:
-        job_ids = seed_jobs(1000)
-        hello = Gunicorn("bench.web_apps:hello_app()", env, args)
-        print(f"gunicorn {hello.command}")
-        try:
-            first = load("GET /hello (bare Falcon, first)", hello.port, ["/hello"], headers={}, **options)
-        finally:
-            hello.stop()
-        api = Gunicorn("bench.web_apps:sellersync_app()", env, args)
-        try:
-            status, body = api.get("/app/job-status/queue/stats", auth)  # the first snapshot, untimed
-            if status != 200:
-                raise SystemExit(f"queue stats answered {status}: {body[:200]!r}")
-            results.append(
-                load("GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options)
-            )
-            paths = [f"/app/job-status/status/job/{j}" for j in job_ids]
-            results.append(load("GET /status/job/{id}", api.port, paths, headers=auth, **options))
-        finally:
-            api.stop()
-        hello = Gunicorn("bench.web_apps:hello_app()", env, args)
-        try:
-            last = load("GET /hello (bare Falcon, last)", hello.port, ["/hello"], headers={}, **options)
-        finally:
-            hello.stop()
+        job_paths = [f"/app/job-status/status/job/{j}" for j in seed_jobs(1000)]
+        first = measure_bare(env, args, options, job_paths, "first")
+        api = measure_api(env, args, options, auth, job_paths)
+        last = measure_bare(env, args, options, job_paths, "last")
     finally:
         stack.stop()
 
-    baseline = (first.rps + last.rps) / 2
+    hello, found = ((first[k].rps + last[k].rps) / 2 for k in ("hello", "find_one"))
+    runs = [*first.values(), *api.values(), *last.values()]
     print()
-    for result in (first, last, *results):
+    for result in runs:
         print(result.line())
     print()
-    print(f"Baseline (mean of the two bare runs): {baseline:.0f} req/s")
+    print(f"Baselines (mean of two runs each): hello {hello:.0f} req/s, find_one {found:.0f} req/s")
     figures = [
-        Figure(
-            "web",
-            result.name + " vs bare Falcon (req/s)",
-            result.rps,
-            unit="req/s",
-            baseline=baseline,
-            ratio=result.rps / baseline if baseline else None,
-            target=f"≥ {TARGET_RATIO}",
-            note=f"{result.errors} errors",
-        ).check()
-        for result in results
+        compare(api["stats"], hello, "bare Falcon hello"),
+        compare(api["by_id"], found, "bare Falcon find_one (same work)"),
+        compare(api["by_id"], hello, "bare Falcon hello", target=False),
     ]
-    return finish(figures, {"results": [r.line() for r in (first, last, *results)]}, args.json)
+    return finish(figures, {"results": [r.line() for r in runs]}, args.json)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """The two WSGI apps that bench.web serves with one gunicorn configuration.
 
-- ``hello_app()``: a bare Falcon app with one JSON endpoint, the baseline.
+- ``bare_app()``: a bare Falcon app, the baselines. ``GET /hello`` answers a constant JSON body (the
+  framework and the server alone); ``GET /job/{job_id}`` does the work of the status-by-id route
+  without ours: the same ``find_one`` by job id on the same document server, its document as JSON.
 - ``sellersync_app()``: the real app of ``web.app`` (auth, validation, services, the real Redis and
   the document server), with the default max age of the queue-stats snapshot, so its recomputes
   are part of what is timed.
 """
 
 from __future__ import annotations
+
+import json
 
 import falcon
 
@@ -16,9 +20,29 @@ class _Hello:
         resp.media = {"hello": "world"}
 
 
-def hello_app() -> falcon.App:
+class _FindOne:
+    """One pymongo ``find_one`` of a job record by its id: no auth, validation, documents or schema."""
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        document = self._collection.find_one({"job_id": job_id}, {"_id": 0})
+        if document is None:
+            raise falcon.HTTPNotFound()
+        resp.content_type = falcon.MEDIA_JSON
+        resp.text = json.dumps(document, default=str)
+
+
+def bare_app() -> falcon.App:
+    from models import JobStatus
+    from services.settings import get_settings
+    from services.store import connect_store
+
+    connect_store(get_settings())  # only for the MONGODB_URI's collection: the same server and index
     app = falcon.App()
     app.add_route("/hello", _Hello())
+    app.add_route("/job/{job_id}", _FindOne(JobStatus._get_collection()))
     return app
 
 

@@ -9,9 +9,12 @@ per-user dedup underneath means an occasional double tick still enqueues nobody 
 reads the due users in batches (services.due_users) and hands every batch to
 ``JobProducer.enqueue_users``; it logs one line: due, enqueued, deduplicated, seconds.
 
-A missed tick (the process was down or busy) still runs if it is at most MISFIRE_GRACE_SECONDS late,
-and several missed ticks run once (``coalesce``). SIGTERM and Ctrl-C stop the scheduler between two
-batches, and the lease is released so that a follower takes over at once.
+A missed tick (the process was down or busy) still runs if it is at most one tick period late (at
+most 5 minutes), and several missed ticks run once (``coalesce``). Every duration here (the lease,
+the misfire grace, the due users' lead) follows the tick period and the interval
+(services.scheduler_timing), so a simulation that compresses time keeps them meaningful. SIGTERM and
+Ctrl-C stop the scheduler between two batches, and the lease is released so that a follower takes
+over at once.
 """
 
 from __future__ import annotations
@@ -43,12 +46,11 @@ from services.jobs import JobProducer
 from services.redis_pool import get_redis, key
 from services.required_settings import settings_for_process_or_exit
 from services.scheduler_state import record_tick
+from services.scheduler_timing import lease_seconds, misfire_grace_seconds
 from services.settings import Settings, configure, get_settings
 
 logger = logging.getLogger("cron.scheduler")  # not "__main__" under python -m
 
-#: Seconds: a tick that could not run on time still runs if it is at most this late.
-MISFIRE_GRACE_SECONDS = 300
 #: Exit code of a malformed setting or argument.
 EXIT_USAGE = 2
 
@@ -82,7 +84,7 @@ class SyncScheduler:
         self.producer = producer
         self.redis = client
         self.lease = lease or LeaderLease(
-            client, key(settings, "scheduler", "leader"), settings.scheduler_lease_seconds
+            client, key(settings, "scheduler", "leader"), lease_seconds(settings)
         )
         self.stop = stop or threading.Event()
         self.clock = clock
@@ -181,14 +183,14 @@ class SyncScheduler:
             id="sync",
             name="enqueue due users",
             coalesce=True,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            misfire_grace_time=misfire_grace_seconds(self.settings),
             max_instances=1,
         )
 
     def close(self, timeout: float | None = None) -> None:
         """Stop: let a tick in flight finish its batch, then release the lease."""
         self.stop.set()
-        wait = self.settings.scheduler_lease_seconds if timeout is None else timeout
+        wait = self.lease.lease_seconds if timeout is None else timeout
         finished = self._ticking.acquire(timeout=wait)
         try:
             self.lease.release()
@@ -263,7 +265,7 @@ def run_forever(sync: SyncScheduler, trigger: BaseTrigger) -> int:
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
-    logger.info("Scheduler started (%s, lease %s s).", trigger, sync.settings.scheduler_lease_seconds)
+    logger.info("Scheduler started (%s, lease %g s).", trigger, sync.lease.lease_seconds)
     try:
         scheduler.start()
     finally:

@@ -272,6 +272,7 @@ class Doctor:
 
     def check_scheduler(self) -> Check:
         from services.scheduler_state import last_tick, lease_holder
+        from services.scheduler_timing import misfire_grace_seconds, scheduler_period
 
         if blocked := self._needs_redis("scheduler"):
             return blocked
@@ -292,7 +293,9 @@ class Doctor:
             )
         at = datetime.fromisoformat(tick["at"])
         age = datetime.fromtimestamp(self.clock(), UTC) - at
-        allowed = timedelta(seconds=2 * _tick_period(self.settings) + 300)
+        # Two periods and the misfire grace: a tick may run that late and still be on schedule.
+        period = scheduler_period(self.settings).total_seconds()
+        allowed = timedelta(seconds=2 * period + misfire_grace_seconds(self.settings))
         detail = (
             f"leader {holder}; last tick {int(age.total_seconds())} s ago ({tick['due']} due, "
             f"{tick['enqueued']} enqueued)"
@@ -368,18 +371,6 @@ def _lwa_error(answer: Any) -> str:
         return str(answer.json().get("error", ""))
     except ValueError:
         return "(not JSON)"
-
-
-def _tick_period(settings: Settings) -> float:
-    """Seconds between two scheduler ticks (SCHEDULER_EVERY_SECONDS, else two fires of SYNC_CRON)."""
-    if settings.scheduler_every_seconds:
-        return settings.scheduler_every_seconds
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)
-    first = trigger.get_next_fire_time(None, datetime.now(UTC))
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
-    return (second - first).total_seconds()
 
 
 def run_doctor(settings: Settings, **options: Any) -> list[Check]:

@@ -1,9 +1,9 @@
 """Which users are due for a scheduled sync, read in batches from one MongoDB cursor.
 
 A user is due when sync is enabled, it has at least one active seller account, its last successful
-sync is older than SYNC_INTERVAL_MINUTES less the lead of :func:`due_lead` (or it never synced), and
-it has no queued, running or retrying job. Oldest sync first (never-synced users before all others,
-then by user id).
+sync is older than SYNC_INTERVAL_MINUTES less the lead of ``services.scheduler_timing.due_lead`` (or
+it never synced), and it has no queued, running or retrying job. Oldest sync first (never-synced
+users before all others, then by user id).
 
 The users are read through one server-side cursor whose batch size is the scheduler's batch size, so
 no more than one batch is ever held in memory. Each batch then costs one more MongoDB query (which
@@ -15,7 +15,7 @@ and its user is due (``JobProducer.enqueue_users`` takes the key over).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis
 
@@ -23,6 +23,7 @@ from models import JobStatus, SellerAccount, User
 from models.jobs import FINISHED_STATUSES
 from services.active_jobs import ActiveJobs
 from services.job_status import utcnow
+from services.scheduler_timing import due_lead
 from services.settings import Settings
 
 #: Observes each MongoDB round trip by name (the benchmark counts them); the default does nothing.
@@ -33,53 +34,32 @@ def _ignore(name: str) -> None:
     return None
 
 
-def scheduler_period(settings: Settings, now: datetime | None = None) -> timedelta:
-    """Time between two scheduler ticks: SCHEDULER_EVERY_SECONDS, else SYNC_CRON's next gap."""
-    if settings.scheduler_every_seconds:
-        return timedelta(seconds=settings.scheduler_every_seconds)
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(settings.sync_cron, timezone=UTC)
-    first = trigger.get_next_fire_time(None, now or utcnow())
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-    return (second - first) if first and second else timedelta(minutes=settings.sync_interval_minutes)
-
-
-def due_lead(settings: Settings, now: datetime | None = None) -> timedelta:
-    """How long before its interval runs out a user is due: two scheduler periods, at most half the
-    interval.
-
-    Due only once its interval had run out, a user waited for the next tick and then for its job
-    with data older than the interval (bench.freshness measured it); with the default hourly
-    SYNC_CRON and a 60-minute interval, a user synced a little after one tick was not due at the
-    next and was synced every two hours. A user whose data would expire before the next tick is
-    due now; the second period leaves that tick's wave time to reach it.
-    """
-    interval = timedelta(minutes=settings.sync_interval_minutes)
-    return min(2 * scheduler_period(settings, now), interval / 2)
+def due_cutoff(settings: Settings, now: datetime) -> datetime:
+    """A user whose last successful sync is older than this is due at ``now``."""
+    return now - timedelta(minutes=settings.sync_interval_minutes) + due_lead(settings, now)
 
 
 def due_query(settings: Settings, now: datetime) -> dict:
     """The users-collection filter of due users (before the account and active-job checks)."""
-    cutoff = now - timedelta(minutes=settings.sync_interval_minutes) + due_lead(settings, now)
     # null matches a missing field as well as an explicit None: both mean "never synced".
-    return {"sync_enabled": True, "$or": [{"last_synced_at": None}, {"last_synced_at": {"$lt": cutoff}}]}
-
-
-#: Seconds: how far before a tick's read of the users a sync counts as "since the read" (clock skew
-#: between the scheduler's and the workers' hosts). A user synced that recently was not due anyway.
-SKEW_MARGIN_SECONDS = 60
-
-
-def synced_since(settings: Settings, since: datetime) -> set[str]:
-    """The sync-enabled users whose last sync is at or after ``since`` (a range of the due index)."""
-    query = {"sync_enabled": True, "last_synced_at": {"$gte": since - timedelta(seconds=SKEW_MARGIN_SECONDS)}}
-    return {d["user_id"] for d in User._get_collection().find(query, {"user_id": 1, "_id": 0})}
+    never_or_old = [{"last_synced_at": None}, {"last_synced_at": {"$lt": due_cutoff(settings, now)}}]
+    return {"sync_enabled": True, "$or": never_or_old}
 
 
 def still_due(settings: Settings, user_ids: list[str], read_at: datetime) -> set[str]:
-    """Which of ``user_ids``, read as due at ``read_at``, have not been synced since."""
-    return set(user_ids) - synced_since(settings, read_at) if user_ids else set()
+    """Which of ``user_ids``, read as due at ``read_at``, are still due by the cutoff of that read.
+
+    A user whose job ended since the read has a sync from about ``read_at``: newer than the cutoff by
+    the interval less the lead (at least half the interval), which is also the room left for clock
+    skew between the workers' hosts and the scheduler's. That room is a share of the interval, so it
+    keeps its meaning when a simulation compresses time; a fixed margin in seconds did not (60 s
+    covered a whole interval at an hour a minute, and left out every user whose data was 50-60
+    minutes old, who then went stale).
+    """
+    if not user_ids:
+        return set()
+    query = {"user_id": {"$in": user_ids}, **due_query(settings, read_at)}
+    return {d["user_id"] for d in User._get_collection().find(query, {"user_id": 1, "_id": 0})}
 
 
 def due_user_batches(

@@ -84,8 +84,9 @@ class Settings:
     demo_users: int = 20
     #: Dev mode only: the local sandbox's quotas refill this many times faster than Amazon's (None: 60).
     sandbox_time_scale: float | None = None
-    #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long.
-    scheduler_lease_seconds: float = 30.0
+    #: Seconds: the scheduler's leader lease; a dead leader is replaced within about this long
+    #: (None: one tick period within 5-30 s, services.scheduler_timing.lease_seconds).
+    scheduler_lease_seconds: float | None = None
     #: Seconds: tick at this fixed interval instead of SYNC_CRON (None: SYNC_CRON; dev mode: 30).
     scheduler_every_seconds: float | None = None
     #: Due users read, claimed, recorded and enqueued per batch by the scheduler.

@@ -107,3 +107,38 @@ def test_freshness_share_matches_the_job_records(smoke_runs):
     # And the run sampled after its first wave
     assert report["first_wave_minute"] is not None
     assert any(s["minute"] > report["first_wave_minute"] for s in report["samples"])
+
+
+def _named(run: dict, name: str) -> dict[str, dict]:
+    return {figure["name"]: figure for figure in _check_figures(run, name)}
+
+
+def test_web_compares_each_route_with_a_baseline_doing_the_same_work(smoke_runs):
+    # Given bench.web's smoke run
+    figures = _named(smoke_runs["web"], "web")
+
+    # Then the status-by-id route is held to the bare find_one on the same server, the hello-world
+    # stays as an untargeted second row, and queue stats keep the hello-world baseline
+    by_id = figures["GET /status/job/{id} vs bare Falcon find_one (same work) (req/s)"]
+    assert by_id["target"] == "≥ 0.5" and by_id["baseline"] > 0
+    assert figures["GET /status/job/{id} vs bare Falcon hello (req/s)"]["target"] == ""
+    assert figures["GET /queue/stats vs bare Falcon hello (req/s)"]["target"] == "≥ 0.5"
+    # And the find_one baseline did the lookups (its row is in the output, without errors)
+    assert "bare find_one, first" in smoke_runs["web"]["output"]
+
+
+def test_enqueue_compares_with_the_seed_loop_and_reports_its_redis_side(smoke_runs):
+    # Given bench.enqueue's smoke run
+    figures = _named(smoke_runs["enqueue"], "enqueue")
+
+    def row(part: str) -> dict:
+        return next(figure for name, figure in figures.items() if part in name)
+
+    # Then ours is held to the loop that inserts a record and sends a message per user (≥ 1)
+    same_work = row("vs the seed's insert + send() loop")
+    assert same_work["target"] == "≥ 1" and same_work["baseline"] > 0
+    # And the bare send() loop is a second, untargeted row
+    assert row("vs a bare send() loop (no records)")["target"] == ""
+    # And the Redis side (the document server's time taken out) is reported against it (≥ 10)
+    redis_side = row("its Redis side")
+    assert redis_side["target"] == "≥ 10" and redis_side["ours"] >= same_work["ours"]

@@ -185,10 +185,16 @@ def test_dev_mode_thread_ticks_and_stops_cleanly(broker, settings, redis_client)
     assert redis_client.get(key(settings, "scheduler", "leader")) is None
 
 
+#: An hour a minute, as bench.freshness runs it: a 1-minute interval and a tick every 5 seconds.
+SCALED = dict(sync_interval_minutes=1, scheduler_every_seconds=5.0)
+
+
+@pytest.mark.parametrize("time_scale", [{}, SCALED], ids=["real-time", "an-hour-a-minute"])
 def test_a_user_whose_job_ends_during_the_tick_is_not_enqueued_again(
-    make_user, producer, settings, redis_client
+    make_user, producer, settings, redis_client, time_scale
 ):
     # Given a due user whose job is running when the tick reads the users
+    settings = replace(settings, **time_scale)
     make_user("racing", [("US", "racing-us")])
     make_user("waiting", [("US", "waiting-us")])
     synced("racing", timedelta(hours=3))
@@ -198,7 +204,7 @@ def test_a_user_whose_job_ends_during_the_tick_is_not_enqueued_again(
     assert read == ["racing", "waiting"]
 
     # When its job ends between that read and the claim: its sync recorded, then its user freed
-    User.objects(user_id="racing").update_one(set__last_synced_at=NOW + timedelta(seconds=5))
+    User.objects(user_id="racing").update_one(set__last_synced_at=NOW + timedelta(seconds=1))
     enqueued = producer.enqueue_users(
         read, "schedule", known=True, still_due=lambda ids: tick_still_due(settings, ids)
     )
@@ -213,3 +219,21 @@ def tick_still_due(settings, user_ids):
     from services.due_users import still_due
 
     return still_due(settings, user_ids, read_at=NOW)
+
+
+def test_a_scaled_tick_enqueues_every_user_whose_data_expires_before_the_next_ticks(
+    make_user, producer, scheduler, settings, redis_client
+):
+    # Given an hour a minute, a tick every 5 simulated minutes (a lead of 10), and users whose data
+    # is 30, 52, 58 and 75 simulated minutes old
+    ages = {"fresh": 30, "due-soon": 52, "due-sooner": 58, "stale": 75}
+    for user_id, seconds in ages.items():
+        make_user(user_id, [("US", f"{user_id}-us")])
+        synced(user_id, timedelta(seconds=seconds))
+
+    # When the scheduler ticks
+    result = scheduler(**SCALED).tick()
+
+    # Then every user whose data expires within the lead is enqueued, oldest first; the fresh one is not
+    assert queued_user_ids(redis_client, settings) == ["stale", "due-sooner", "due-soon"]
+    assert (result.due, result.enqueued, result.deduplicated) == (3, 3, 0)

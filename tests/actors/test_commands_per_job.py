@@ -1,0 +1,106 @@
+"""What one job costs the document store: the MongoDB commands of one synced account, by command.
+
+Every command is counted (pymongo command monitoring) from the enqueue to the finished record, on
+the real topology: the producer, a real RedisBroker and dramatiq.Worker, the SP-API client and the
+sandbox. Each kind of command has a budget, today's count: a change that adds a round trip fails
+here and names it; a change that removes one lowers its budget (``bench.cost`` gives the same
+counts for many jobs, with the Redis side).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from pymongo import monitoring
+
+from models.connection import connect, disconnect
+from services import jobs
+from tests.support import wait_for
+
+#: MongoDB commands of one job for a user with one account (its first sync), by
+#: ``"<command> <collection>"``: 15 of bookkeeping, 11 of synced data. Lower a budget when a change
+#: removes a round trip; never raise one without saying why in the commit.
+BUDGET = {
+    # the bookkeeping
+    "find users": 3,  # the producer's known-user check, the job's read of the user, the per-account check
+    "find seller_accounts": 1,
+    "insert job_statuses": 1,
+    "update job_statuses": 4,  # start, plan, the account's result, finish
+    "find job_statuses": 2,  # the record after start; the cancel flag before the account
+    "update seller_accounts": 2,  # the orders watermark, the account's last_synced_at
+    "update users": 1,  # last_synced_at
+    # the synced data: fetched (orders, metrics, inventory), then analysed
+    "update orders": 1,
+    "update sales_metrics": 1,
+    "update inventory": 2,
+    "delete inventory": 1,
+    "find orders": 1,
+    "find sales_metrics": 1,
+    "find inventory": 2,
+    "find analyses": 1,
+    "update analyses": 1,
+}
+
+
+class Counting(monitoring.CommandListener):
+    """Counts ``"<command> <collection>"`` of every thread but the test's own once it polls."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.main_thread = True
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if threading.current_thread() is threading.main_thread() and not self.main_thread:
+            return
+        target = event.command.get(event.command_name)
+        name = f"{event.command_name} {target}" if isinstance(target, str) else event.command_name
+        with self._lock:
+            self.counts[name] += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+@pytest.fixture
+def counting(settings):
+    listener = Counting()
+    disconnect()
+    connect(settings.mongodb_uri, event_listeners=[listener])
+    yield listener
+    disconnect()
+    connect(settings.mongodb_uri)
+
+
+def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, worker, make_user):
+    # Given a user with one seller account
+    make_user("u-cost", [("US", "cost-us")])
+    counting.counts.clear()
+
+    # When it is enqueued and a worker syncs it (the test's own polling is not counted)
+    enqueued = jobs.enqueue_users(["u-cost"], "manual")[0]
+    counting.main_thread = False
+    wait_for(lambda: _finished(enqueued.job_id), timeout=60)
+
+    # Then the job completed, with no kind of command over its budget
+    from models import JobStatus
+
+    assert JobStatus.objects.get(job_id=enqueued.job_id).status == "completed"
+    counts = dict(counting.counts)
+    over = {
+        name: (count, BUDGET.get(name, 0)) for name, count in counts.items() if count > BUDGET.get(name, 0)
+    }
+    assert over == {}, f"over budget (count, budget): {over}; all commands: {counts}"
+    assert sum(counts.values()) <= sum(BUDGET.values())
+
+
+def _finished(job_id: str) -> bool:
+    from models import JobStatus
+
+    record = JobStatus.objects(job_id=job_id).only("status").first()
+    return record is not None and record.status in ("completed", "failed", "cancelled")

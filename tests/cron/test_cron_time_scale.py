@@ -1,0 +1,59 @@
+"""The scheduler's durations keep their meaning when a simulation compresses time (an hour a minute)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from cron.scheduler import SyncScheduler, build_trigger
+
+#: The production default (an hourly SYNC_CRON, a 60-minute interval) and bench.freshness's scale.
+HOURLY = dict(sync_cron="0 * * * *", scheduler_every_seconds=None, sync_interval_minutes=60)
+AN_HOUR_A_MINUTE = dict(scheduler_every_seconds=5.0, sync_interval_minutes=1)
+
+
+@pytest.fixture
+def scheduled(settings, redis_client):
+    """The scheduler's jobs as its process registers them (APScheduler not started), for settings."""
+
+    def build(**changes):
+        tuned = replace(settings, scheduler_lease_seconds=None, **changes)
+        sync = SyncScheduler(tuned, producer=None, client=redis_client)
+        scheduler = BackgroundScheduler()
+        sync.add_jobs(scheduler, build_trigger(tuned))
+        return sync, {job.id: job for job in scheduler.get_jobs()}
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("time_scale", "lease", "grace", "lead"),
+    [(HOURLY, 30.0, 300, timedelta(minutes=30)), (AN_HOUR_A_MINUTE, 5.0, 5, timedelta(seconds=10))],
+    ids=["hourly", "an-hour-a-minute"],
+)
+def test_the_lease_grace_and_lead_follow_the_tick_period(scheduled, time_scale, lease, grace, lead):
+    # Given the scheduler's settings in real time and at an hour a minute (a tick every 5 s)
+    from services.scheduler_timing import due_lead
+
+    # When its jobs are registered
+    sync, jobs = scheduled(**time_scale)
+
+    # Then a dead leader costs at most a tick, a late tick runs within one period, and the lead is
+    # two periods (capped at half the interval)
+    assert sync.lease.lease_seconds == lease
+    assert jobs["lease"].trigger.interval == timedelta(seconds=lease / 5)
+    assert jobs["sync"].misfire_grace_time == grace
+    assert due_lead(sync.settings) == lead
+
+
+def test_an_explicit_lease_is_kept(scheduled):
+    # Given SCHEDULER_LEASE_SECONDS set, at an hour a minute
+    # When the scheduler is built
+    sync, _ = scheduled(**AN_HOUR_A_MINUTE)
+    explicit = SyncScheduler(replace(sync.settings, scheduler_lease_seconds=12.0), None, sync.redis)
+
+    # Then the operator's value wins over the derived one
+    assert explicit.lease.lease_seconds == 12.0
