@@ -7,8 +7,9 @@ is two explicit rules, and nothing else in the app checks who is calling:
    scoped principal; any other responder answers 403 to one (web.auth checks it, before validation).
    An operator may call every responder.
 2. **Whose objects.** A responder open to sellers passes every user id it touches (a path's, a job's
-   owner, a body's) through :func:`check_visible`: another user's objects are "not found", with the
-   same 404 a missing object has, so a seller cannot probe which ids exist.
+   owner) through :func:`check_visible`, or a list of them (a sync's body) through
+   :meth:`Principal.sees`: another user's objects are "not found", with the same 404 a missing object
+   has, so a seller cannot probe which ids exist.
 """
 
 from __future__ import annotations
