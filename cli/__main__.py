@@ -4,6 +4,7 @@
     sellersync accounts add USER COUNTRY --seller-id ID    sellersync stats [--watch]
     sellersync enqueue USER… | --all-due [--dry-run]       sellersync failed | retry | cancel
     sellersync capacity [--within 45m]                     sellersync doctor | dev
+    sellersync token USER [--ttl 15m]
 
 :func:`main` takes the argument list and, for tests, its own settings and streams; :func:`run` is
 the console script: it configures logging (to stderr, warnings and above) and exits with main's code.
@@ -20,7 +21,7 @@ from typing import IO, NoReturn
 import pymongo.errors
 import redis
 
-from cli import jobs, onboarding, operations, views
+from cli import jobs, onboarding, operations, tokens, views
 from cli.context import Context
 from services.errors import (
     AlreadyExistsError,
@@ -65,6 +66,7 @@ def build_parser() -> ArgumentParser:
     jobs.add_parsers(commands, common)
     views.add_parsers(commands, common)
     operations.add_parsers(commands, common)
+    tokens.add_parsers(commands, common)
     return parser
 
 

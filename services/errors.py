@@ -78,3 +78,7 @@ class UnknownAccountError(SellerSyncError, LookupError):
 
 class AlreadyExistsError(SellerSyncError):
     """The thing to add exists already (a user, a connected account)."""
+
+
+class UserTokenError(SellerSyncError, ValueError):
+    """A seller-scoped token is malformed, expired, too long-lived or not signed with our secret."""

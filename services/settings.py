@@ -57,6 +57,8 @@ class Settings:
     #: workers whose heartbeat is stale). Dramatiq's default.
     broker_maintenance_chance: int = 1000
     api_tokens: tuple[str, ...] = ()
+    #: The HS256 secret of seller-scoped tokens, shared with the product's main app (None: refused).
+    user_token_secret: str | None = None
     sp_api_lwa_app_id: str | None = None
     sp_api_lwa_client_secret: str | None = None
     sp_api_endpoint: str | None = None
@@ -207,6 +209,12 @@ def _tokens(raw: str) -> tuple[str, ...]:
     return tokens
 
 
+def _user_token_secret(raw: str) -> str:
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes (HS256 wants a key as long as its hash)")
+    return raw
+
+
 def _fernet_key(raw: str) -> str:
     Fernet(raw.encode())  # raises ValueError on a malformed key
     return raw
@@ -236,6 +244,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "broker_heartbeat_timeout_ms": _integer(1000),
     "broker_maintenance_chance": _integer(0, 1_000_000),
     "api_tokens": _tokens,
+    "user_token_secret": _user_token_secret,
     "sp_api_lwa_app_id": _text,
     "sp_api_lwa_client_secret": _text,
     "sp_api_endpoint": _url("http", "https"),
@@ -259,6 +268,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 #: Settings whose values never appear in an error message.
 SECRET_SETTINGS = {
     "api_tokens",
+    "user_token_secret",
     "sp_api_lwa_client_secret",
     "fernet_key",
     "redis_url",

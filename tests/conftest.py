@@ -65,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "SP_API_RETRY_DEADLINE_SECONDS": "10",
         "SP_API_QUOTA_TIME_SCALE": str(SANDBOX_TIME_SCALE),
         "API_TOKENS": "test-token-0123456789abcdef",
+        "USER_TOKEN_SECRET": "test-user-token-secret-0123456789abcdef",
     }
     settings = configure(Settings.from_env(env))
     from models.migrate import create_indexes

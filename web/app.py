@@ -57,7 +57,7 @@ def create_app(
         SecurityHeaders(),
         TextTarget(),
         BodyLimit(),
-        BearerAuth(settings.api_tokens),
+        BearerAuth(settings.api_tokens, settings.user_token_secret),
         JsonOnly(),
         NoOperators(),
         KnownParams(),

@@ -1,10 +1,18 @@
-"""Bearer-token authentication of the ``/app`` data routes (API_TOKENS).
+"""Bearer-token authentication of the ``/app`` data routes: operator tokens and seller-scoped tokens.
 
 Every resource needs a token unless it says ``auth_required = False`` (health, readiness, metrics,
 the OpenAPI document and the dashboard page, which carry no job data). Static files have no resource
-and are open too. Tokens are compared in constant time, each against every configured token, so the
-time taken says nothing about which token or how much of it matched. With no token configured every
-protected route answers 401: the API refuses rather than runs open.
+and are open too. Two kinds of token are accepted (DESIGN.md, "Two kinds of token"):
+
+- an **operator token** (``API_TOKENS``), compared in constant time against every configured token,
+  so the time taken says nothing about which token or how much of it matched: it may call everything;
+- a **seller-scoped token** (a JWT signed with ``USER_TOKEN_SECRET``, services.user_tokens): it names
+  one user and may call only the responders marked open to sellers (web.principals), for that user.
+  With ``USER_TOKEN_SECRET`` unset no scoped token is accepted.
+
+With neither configured every protected route answers 401: the API refuses rather than runs open. A
+valid scoped token on a responder no seller may call answers 403 (authenticated, not allowed), before
+any validation.
 
 The accepted form is ``Authorization: Bearer <token>``. The scheme name is matched case-insensitively
 (``bearer``, ``BEARER``), as RFC 7235 section 2.1 says of every auth-scheme and as RFC 6750's bearer
@@ -20,28 +28,54 @@ import hmac
 
 import falcon
 
+from services import user_tokens
+from services.errors import UserTokenError
+from web.principals import OPERATOR, Principal, is_open_to_sellers
+
 CHALLENGE = 'Bearer realm="sellersync"'
 
 
 class BearerAuth:
-    def __init__(self, tokens: tuple[str, ...]) -> None:
+    def __init__(self, tokens: tuple[str, ...], user_token_secret: str | None = None) -> None:
         self._tokens = tuple(t.encode() for t in tokens)
+        self._secret = user_token_secret
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
         if resource is None or not getattr(resource, "auth_required", True) or req.method == "OPTIONS":
             return
-        if not self.is_valid(req.auth):
+        caller = self.principal_of(req.auth)
+        if caller is None:
             raise falcon.HTTPUnauthorized(
                 title="Authentication required",
                 description="Send a valid API token as 'Authorization: Bearer <token>'.",
                 challenges=[CHALLENGE],
             )
+        if not caller.is_operator and not is_open_to_sellers(resource, req.method):
+            raise falcon.HTTPForbidden(
+                title="Not allowed", description="A seller-scoped token may not call this route."
+            )
+        req.context.principal = caller
+
+    def principal_of(self, header: str | None) -> Principal | None:
+        """The caller the header names, or None when it names nobody we accept."""
+        scheme, _, token = (header or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        if self.is_operator_token(token):
+            return OPERATOR
+        if self._secret is None:
+            return None
+        try:
+            return Principal(user_tokens.verify(token, self._secret))
+        except UserTokenError:
+            return None
 
     def is_valid(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        presented = token.strip().encode()
+        return self.principal_of(header) is not None
+
+    def is_operator_token(self, token: str) -> bool:
+        presented = token.encode()
         matched = False
         for expected in self._tokens:
             matched |= hmac.compare_digest(presented, expected)

@@ -7,7 +7,9 @@
     DELETE /app/users/{userId}/accounts/{country}  disable the account
 
 Thin responders over services.onboarding, whose checks turn a malformed value into a 400 naming the
-field; a body with an unknown field is refused by name too (a typo must not pass silently).
+field; a body with an unknown field is refused by name too (a typo must not pass silently). Every
+responder serves seller-scoped tokens for their own user; another user answers 404 as an unknown one
+(web.principals).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import Any
 import falcon
 
 from services import onboarding
-from services.errors import InvalidInputError, UnknownAccountError
+from services.errors import InvalidInputError, UnknownAccountError, UnknownUserError
 from services.jobs import JobProducer
 from services.settings import Settings
+from web.principals import check_visible, seller_may_call
 
 USERS = "/app/users"
 
@@ -35,6 +38,14 @@ def _as_http() -> Iterator[None]:
         raise falcon.HTTPInvalidParam(exc.message[:1].upper() + exc.message[1:] + ".", exc.field) from None
     except UnknownAccountError as exc:
         raise falcon.HTTPNotFound(title="Unknown account", description=str(exc)) from None
+
+
+def _user_id(req: falcon.Request, raw: str) -> str:
+    """The path's user id, checked; a user the caller may not see is as unknown as a missing one."""
+    with _as_http():
+        user_id = onboarding.check_user_id(raw)
+    check_visible(req, user_id, lambda: UnknownUserError(f"no user with id {user_id!r}"))
+    return user_id
 
 
 def _body(req: falcon.Request, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -58,9 +69,9 @@ class UserResource:
     query_params = ()
     body_methods = ("PUT",)
 
+    @seller_may_call
     def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
-        with _as_http():
-            user_id = onboarding.check_user_id(user_id)
+        user_id = _user_id(req, user_id)
         body = _body(req, ("email", "syncEnabled"))
         changes: dict[str, Any] = {}
         with _as_http():
@@ -76,9 +87,11 @@ class UserResource:
 class AccountsResource:
     query_params = ()
 
+    @seller_may_call
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
+        user_id = _user_id(req, user_id)
         with _as_http():
-            accounts = onboarding.list_accounts(onboarding.check_user_id(user_id))
+            accounts = onboarding.list_accounts(user_id)
         resp.media = {"accounts": [onboarding.account_json(a) for a in accounts]}
 
 
@@ -90,9 +103,10 @@ class AccountResource:
         self._producer = producer
         self._settings = settings
 
+    @seller_may_call
     def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str, country: str) -> None:
+        user_id = _user_id(req, user_id)
         with _as_http():
-            user_id = onboarding.check_user_id(user_id)
             country = onboarding.check_country(country)
         body = _body(req, ("sellerId", "refreshToken"), required=("sellerId", "refreshToken"))
         with _as_http():
@@ -107,18 +121,18 @@ class AccountResource:
             "syncJobId": connected.sync.job_id if connected.sync else None,
         }
 
+    @seller_may_call
     def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: str, country: str) -> None:
+        user_id = _user_id(req, user_id)
         with _as_http():
-            account = onboarding.disable_account(
-                onboarding.check_user_id(user_id), onboarding.check_country(country)
-            )
+            account = onboarding.disable_account(user_id, onboarding.check_country(country))
         resp.media = onboarding.account_json(account)
 
 
 # -- the routes' part of the OpenAPI document (web.openapi merges it) --------------------------------
 def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
     """``(paths, schemas)`` of the onboarding routes, in the document's terms."""
-    from web.openapi import USER_ID_PARAM, errors, json_response, ref
+    from web.openapi import SELLER_OR_OPERATOR, USER_ID_PARAM, errors, json_response, ref
 
     country = {
         "name": "country",
@@ -131,6 +145,7 @@ def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
         f"{USERS}/{{userId}}": {
             "put": {
                 "operationId": "putUser",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Create the user, or update the fields given (syncEnabled defaults to true).",
                 "parameters": [USER_ID_PARAM],
                 "requestBody": {
@@ -140,13 +155,14 @@ def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
                 "responses": {
                     "200": json_response(ref("User"), "Updated."),
                     "201": json_response(ref("User"), "Created."),
-                    **errors(400, 401, 413, 415),
+                    **errors(400, 401, 404, 413, 415),
                 },
             }
         },
         f"{USERS}/{{userId}}/accounts": {
             "get": {
                 "operationId": "getUserAccounts",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "The user's seller accounts (never their tokens).",
                 "parameters": [USER_ID_PARAM],
                 "responses": {
@@ -158,6 +174,7 @@ def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
         f"{USERS}/{{userId}}/accounts/{{country}}": {
             "put": {
                 "operationId": "putUserAccount",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Connect (or re-authorise) the account in a marketplace; enqueue the sync.",
                 "parameters": [USER_ID_PARAM, country],
                 "requestBody": account_body,
@@ -171,6 +188,7 @@ def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
             },
             "delete": {
                 "operationId": "disableUserAccount",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Stop syncing the account: it becomes disabled.",
                 "parameters": [USER_ID_PARAM, country],
                 "responses": {

@@ -213,6 +213,27 @@ def _limit(default: int) -> dict[str, Any]:
 
 
 _PUBLIC: list[dict] = []  # an operation's `security: []` overrides the document's bearer requirement
+#: The document's default: an operator token (API_TOKENS) only.
+OPERATOR_ONLY: list[dict] = [{"operatorToken": []}]
+#: Operations a seller-scoped token may call too, for its own user (web.principals): either scheme.
+SELLER_OR_OPERATOR: list[dict] = [{"operatorToken": []}, {"sellerToken": []}]
+_SECURITY_SCHEMES = {
+    "operatorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An operator token (API_TOKENS): every route, every user.",
+    },
+    "sellerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "A seller-scoped JWT (HS256 with USER_TOKEN_SECRET; sub = user id; iat and exp required,"
+            " exp - iat at most 1 h): only the operations that list it, for that user. Another user's"
+            " objects answer 404; an operation that does not list it answers 403."
+        ),
+    },
+}
 
 
 def build_document() -> dict[str, Any]:
@@ -220,6 +241,7 @@ def build_document() -> dict[str, Any]:
         f"{BASE}/status/user/{{userId}}": {
             "get": {
                 "operationId": "getUserStatus",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "A user's last sync and newest jobs.",
                 "parameters": [USER_ID_PARAM, _limit(10)],
                 "responses": {
@@ -231,6 +253,7 @@ def build_document() -> dict[str, Any]:
         f"{BASE}/status/job/{{jobId}}": {
             "get": {
                 "operationId": "getJob",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "One job.",
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {"200": json_response(ref("Job"), "The job."), **errors(400, 401, 404)},
@@ -249,7 +272,10 @@ def build_document() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": list(JOB_STATUSES)},
                     },
                 ],
-                "responses": {"200": json_response(ref("JobList"), "Newest first."), **errors(400, 401)},
+                "responses": {
+                    "200": json_response(ref("JobList"), "Newest first."),
+                    **errors(400, 401, 403),
+                },
             }
         },
         f"{BASE}/queue/stats": {
@@ -259,7 +285,7 @@ def build_document() -> dict[str, Any]:
                 "description": "A snapshot shared by the web processes, at most a few seconds old.",
                 "responses": {
                     "200": json_response(ref("QueueStats"), "The queue's statistics."),
-                    **errors(401),
+                    **errors(401, 403),
                 },
             }
         },
@@ -268,7 +294,10 @@ def build_document() -> dict[str, Any]:
                 "operationId": "getFailedJobs",
                 "summary": "Failed jobs, the latest failure first.",
                 "parameters": [_limit(100)],
-                "responses": {"200": json_response(ref("JobList"), "Failed jobs only."), **errors(400, 401)},
+                "responses": {
+                    "200": json_response(ref("JobList"), "Failed jobs only."),
+                    **errors(400, 401, 403),
+                },
             }
         },
         f"{BASE}/overview": {
@@ -277,13 +306,14 @@ def build_document() -> dict[str, Any]:
                 "summary": "Completed and failed jobs per hour over 24 h, and the users' freshness.",
                 "responses": {
                     "200": json_response(ref("Overview"), "The dashboard's summary."),
-                    **errors(401),
+                    **errors(401, 403),
                 },
             }
         },
         f"{BASE}/sync": {
             "post": {
                 "operationId": "syncUsers",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Enqueue each user's sync (a user's queued or running job is returned instead).",
                 "requestBody": {
                     "required": True,
@@ -298,6 +328,7 @@ def build_document() -> dict[str, Any]:
         f"{BASE}/job/{{jobId}}": {
             "delete": {
                 "operationId": "cancelJob",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Cancel: a queued job never runs, a running one stops before its next account.",
                 "description": (
                     "Idempotent: cancelling again changes nothing and answers `repeated: true`. A running"
@@ -317,6 +348,7 @@ def build_document() -> dict[str, Any]:
         f"{BASE}/job/{{jobId}}/retry": {
             "post": {
                 "operationId": "retryJob",
+                "security": SELLER_OR_OPERATOR,
                 "summary": "Enqueue a new job for the user of a failed or cancelled job.",
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {
@@ -380,7 +412,8 @@ def build_document() -> dict[str, Any]:
     }
     error_responses = {
         "400": "A parameter or the body is malformed; the description names it.",
-        "401": "Missing or wrong bearer token.",
+        "401": "Missing, wrong or expired bearer token.",
+        "403": "A seller-scoped token on an operation for operator tokens only.",
         "404": "No such user, account or job.",
         "409": "The job's state does not allow the operation (e.g. cancelling a completed job).",
         "413": "The body is larger than 64 KiB.",
@@ -402,9 +435,9 @@ def build_document() -> dict[str, Any]:
             "description": "Amazon seller sync jobs: status, queue, manual sync, cancel, retry; onboarding.",
         },
         "paths": paths,
-        "security": [{"bearerAuth": []}],
+        "security": OPERATOR_ONLY,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": _SECURITY_SCHEMES,
             "responses": responses,
             "schemas": {
                 "Error": _ERROR,

@@ -14,16 +14,9 @@ from __future__ import annotations
 import falcon
 import pytest
 
-from tests.security.routes import concrete
+from tests.security.routes import PUBLIC, concrete, protected_operations
 from tests.web.factory import TOKEN
-from web.openapi import build_document
 
-#: The /app routes that are public by design, with the reason; everything else under /app needs a token.
-PUBLIC = {
-    "/app/job-status/": "the dashboard page: static HTML that asks for the token",
-    "/app/job-status": "redirect to the dashboard page",
-    "/app/job-status/static/{file}": "the dashboard's script and stylesheet",
-}
 REFUSED = {
     "no header": None,
     "empty header": "",
@@ -37,16 +30,6 @@ REFUSED = {
     "no scheme": TOKEN,
     "no space": f"Bearer{TOKEN}",
 }
-
-
-def protected_operations() -> list[tuple[str, str]]:
-    document = build_document()
-    return [
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        if path.startswith("/app") and path not in PUBLIC
-        for method in item
-    ]
 
 
 def served_app_routes(app: falcon.App) -> set[tuple[str, str]]:

@@ -36,6 +36,7 @@ def test_defaults_are_those_of_the_design():
         ("FERNET_KEY", "not-a-key", "FERNET_KEY:"),
         ("API_TOKENS", "short", "API_TOKENS: every token must be at least 16 characters"),
         ("REDIS_NAMESPACE", "a b", "REDIS_NAMESPACE:"),
+        ("USER_TOKEN_SECRET", "x" * 31, "USER_TOKEN_SECRET: must be at least 32 bytes"),
     ],
 )
 def test_a_malformed_setting_names_the_variable(name, value, message):
@@ -47,7 +48,12 @@ def test_a_malformed_setting_names_the_variable(name, value, message):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("API_TOKENS", "s3cr3t"), ("FERNET_KEY", "s3cr3t"), ("MONGODB_URI", "s3cr3t://user:pw@host")],
+    [
+        ("API_TOKENS", "s3cr3t"),
+        ("FERNET_KEY", "s3cr3t"),
+        ("MONGODB_URI", "s3cr3t://user:pw@host"),
+        ("USER_TOKEN_SECRET", "s3cr3t"),
+    ],
 )
 def test_a_malformed_secret_is_named_but_never_shown(name, value):
     with pytest.raises(SettingsError) as caught:
@@ -64,6 +70,13 @@ def test_lwa_credentials_must_come_in_pairs():
 def test_api_tokens_are_a_comma_separated_list():
     settings = Settings.from_env({"API_TOKENS": "aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb,"})
     assert settings.api_tokens == ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb")
+
+
+def test_user_token_secret_is_unset_by_default_and_kept_whole_when_set():
+    # Unset: seller-scoped tokens are refused (web.auth); set: at least 32 bytes, used as given
+    assert Settings.from_env({}).user_token_secret is None
+    secret = "é" * 16  # 16 characters, 32 bytes
+    assert Settings.from_env({"USER_TOKEN_SECRET": secret}).user_token_secret == secret
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import JobStatus, User
+from services import user_tokens
 from tests.support.browser import chromium
 from tests.web.factory import TOKEN
 from web.devserver import serve_in_thread
@@ -124,6 +125,34 @@ def test_the_token_is_kept_for_the_tab_and_lookup_escapes_the_user_id(page, dash
     assert page.locator("#lookup-result strong.user").inner_text() == EVIL_USER
     assert page.locator("#lookup-result tr").count() == 1
     assert page.evaluate("window.pwned") is None
+
+
+def test_a_seller_scoped_token_shows_only_that_sellers_jobs(page, dashboard, settings, make_user, job):
+    # Given two sellers with jobs, one of them failed
+    make_user("seller-a")
+    make_user("seller-b")
+    own = [job("seller-a", "completed", minutes_ago=3), job("seller-a", "failed", minutes_ago=2)]
+    others = [job("seller-b", "completed", minutes_ago=1), job("seller-b", "failed", minutes_ago=1)]
+
+    # When seller-a's frontend opens the dashboard with seller-a's scoped token
+    sign_in(page, dashboard, token=user_tokens.mint("seller-a", settings.user_token_secret))
+
+    # Then it shows seller-a's jobs, with their actions, and nothing of the operator's lists
+    for record in own:
+        page.locator(f'#lookup-result tr[data-job-id="{record.job_id}"]').wait_for()
+    assert page.locator("#lookup-result tr[data-job-id]").count() == 2
+    assert page.locator("#lookup-title").inner_text() == "Your sync jobs"
+    assert page.locator("#lookup-result .retry").count() == 1
+    for hidden in ("#counts", "#chart", "#recent", "#failed"):
+        assert page.locator(hidden).is_hidden(), hidden
+    text = page.locator("body").inner_text()
+    assert "seller-b" not in text and not any(r.job_id[:8] in text for r in others)
+    assert page.locator("#message").is_hidden()
+    # And a refresh keeps it that way
+    page.click("#auto-refresh")
+    page.reload()
+    page.locator(f'#lookup-result tr[data-job-id="{own[0].job_id}"]').wait_for()
+    assert page.locator("#recent").is_hidden() and page.locator("#message").is_hidden()
 
 
 def test_a_wrong_token_is_refused_and_asked_again(page, dashboard):

@@ -10,6 +10,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 let timer = null;
 let lookedUp = null;
+// The user of a seller-scoped token: the operator lists answer it 403, so the page shows that user only.
+let sellerId = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,12 +58,14 @@ function say(text, isError = false) {
 
 // -- the API ---------------------------------------------------------------------------------------
 class Unauthorized extends Error {}
+class Forbidden extends Error {}
 
 async function api(path, options = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   const headers = { Authorization: `Bearer ${token}`, Accept: "application/json", ...(options.headers || {}) };
   const response = await fetch(new URL(path, document.baseURI), { ...options, headers });
   if (response.status === 401) throw new Unauthorized("The token was refused.");
+  if (response.status === 403) throw new Forbidden("This token may not call this route.");
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body ? [body.title, body.description].filter(Boolean).join(": ") : response.statusText;
@@ -211,7 +215,47 @@ async function lookup(userId) {
   renderLookup(await api(`status/user/${encodeURIComponent(userId)}?limit=10`));
 }
 
+// The `sub` claim of a seller-scoped token (a JWT); null for an operator token. Only read, never trusted:
+// the server checks the signature and answers another user's objects 404.
+function tokenSubject() {
+  try {
+    const part = sessionStorage.getItem(TOKEN_KEY).split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+    return typeof claims.sub === "string" ? claims.sub : null;
+  } catch {
+    return null;
+  }
+}
+
+function showSeller(userId) {
+  sellerId = userId;
+  for (const node of document.querySelectorAll(".operator-only")) node.hidden = true;
+  $("lookup-title").textContent = "Your sync jobs";
+  $("lookup-user").value = userId;
+  $("lookup-user").readOnly = true;
+}
+
+function showOperator() {
+  sellerId = null;
+  lookedUp = null;
+  for (const node of document.querySelectorAll(".operator-only")) node.hidden = false;
+  $("lookup-title").textContent = "Look up a user";
+  $("lookup-user").readOnly = false;
+  $("lookup-result").replaceChildren();
+}
+
 async function refresh() {
+  try {
+    await (sellerId === null ? refreshOperator() : lookup(sellerId));
+  } catch (error) {
+    if (!(error instanceof Forbidden) || sellerId !== null || tokenSubject() === null) throw error;
+    showSeller(tokenSubject());
+    await lookup(sellerId);
+  }
+  $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+async function refreshOperator() {
   const filter = $("status-filter").value;
   const [stats, overview, recent, failed] = await Promise.all([
     api("queue/stats"), api("overview"),
@@ -223,7 +267,6 @@ async function refresh() {
   fillTable("recent", recent.jobs, recentRow, 10);
   fillTable("failed", failed.jobs, failedRow, 7);
   if (lookedUp) await lookup(lookedUp).catch(() => {});
-  $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
 function handle(error) {
@@ -256,6 +299,7 @@ async function signIn() {
 function signOut(reason) {
   sessionStorage.removeItem(TOKEN_KEY);
   clearInterval(timer);
+  showOperator();
   $("main").hidden = true;
   $("session").hidden = true;
   $("login").hidden = false;
