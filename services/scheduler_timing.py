@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from services.job_status import utcnow
 from services.settings import Settings
 
+#: The longest skew margin (the value for an hourly SYNC_CRON): clock skew between hosts.
+MAX_SKEW_MARGIN = timedelta(seconds=60)
 #: Seconds: the longest derived leader lease (the value for an hourly SYNC_CRON).
 MAX_LEASE_SECONDS = 30.0
 #: Seconds: the shortest derived leader lease; its holder renews it every fifth of it, and a
@@ -46,6 +48,17 @@ def due_lead(settings: Settings, now: datetime | None = None) -> timedelta:
     """
     interval = timedelta(minutes=settings.sync_interval_minutes)
     return min(2 * scheduler_period(settings, now), interval / 2)
+
+
+def skew_margin(settings: Settings, now: datetime | None = None) -> timedelta:
+    """How far before a tick's read a sync still counts as "since the read": 60 s (clock skew between
+    the workers' hosts and the scheduler's), at most half the time a synced user stays not due.
+
+    A user is due once its sync is older than the interval less the lead, so no due user was synced
+    within that margin of the read; 60 s for an hourly SYNC_CRON as before, 25 s at an hour a minute.
+    """
+    not_due_for = timedelta(minutes=settings.sync_interval_minutes) - due_lead(settings, now)
+    return min(MAX_SKEW_MARGIN, not_due_for / 2)
 
 
 def lease_seconds(settings: Settings) -> float:

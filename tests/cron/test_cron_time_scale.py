@@ -30,23 +30,30 @@ def scheduled(settings, redis_client):
 
 
 @pytest.mark.parametrize(
-    ("time_scale", "lease", "grace", "lead"),
-    [(HOURLY, 30.0, 300, timedelta(minutes=30)), (AN_HOUR_A_MINUTE, 5.0, 5, timedelta(seconds=10))],
+    ("time_scale", "lease", "grace", "lead", "skew"),
+    [
+        (HOURLY, 30.0, 300, timedelta(minutes=30), timedelta(seconds=60)),
+        (AN_HOUR_A_MINUTE, 5.0, 5, timedelta(seconds=10), timedelta(seconds=25)),
+    ],
     ids=["hourly", "an-hour-a-minute"],
 )
-def test_the_lease_grace_and_lead_follow_the_tick_period(scheduled, time_scale, lease, grace, lead):
+def test_the_lease_grace_lead_and_skew_margin_follow_the_tick_period(
+    scheduled, time_scale, lease, grace, lead, skew
+):
     # Given the scheduler's settings in real time and at an hour a minute (a tick every 5 s)
-    from services.scheduler_timing import due_lead
+    from services.scheduler_timing import due_lead, skew_margin
 
     # When its jobs are registered
     sync, jobs = scheduled(**time_scale)
 
-    # Then a dead leader costs at most a tick, a late tick runs within one period, and the lead is
-    # two periods (capped at half the interval)
+    # Then a dead leader costs at most a tick, a late tick runs within one period, the lead is two
+    # periods (capped at half the interval), and a sync counts as "since the read" of a tick from at
+    # most half the time a synced user stays not due (capped at 60 s of clock skew)
     assert sync.lease.lease_seconds == lease
     assert jobs["lease"].trigger.interval == timedelta(seconds=lease / 5)
     assert jobs["sync"].misfire_grace_time == grace
     assert due_lead(sync.settings) == lead
+    assert skew_margin(sync.settings) == skew
 
 
 def test_an_explicit_lease_is_kept(scheduled):
