@@ -113,6 +113,8 @@ class Reservation:
     stored_rate: float | None = None
     #: 429s in a row recorded on the bucket when the token was reserved.
     strikes: int = 0
+    #: The rate the bucket refills at: its refined one, else the documented one (× the time scale).
+    rate: float | None = None
 
 
 class QuotaBuckets:
@@ -137,8 +139,13 @@ class QuotaBuckets:
             args=[plan.rate * self._scale, plan.burst, max_wait, SEND_MARGIN_SECONDS, self._ttl(plan)],
         )
         rate, strikes = (list(known) + [None, None])[:2]
+        stored = float(rate) if rate else None
         return Reservation(
-            bool(int(taken)), float(wait), float(rate) if rate else None, int(strikes) if strikes else 0
+            bool(int(taken)),
+            float(wait),
+            stored,
+            int(strikes) if strikes else 0,
+            rate=stored or plan.rate * self._scale,
         )
 
     def throttled(self, bucket: str, operation: str) -> int:
@@ -153,17 +160,23 @@ class QuotaBuckets:
     def served(self, bucket: str, rate_limit: str | None, known: Reservation | None = None) -> None:
         """Amazon answered: the 429s in a row end, and its ``x-amzn-RateLimit-Limit`` becomes the rate.
 
-        With ``known`` (the reservation of this call) nothing is sent when nothing changes: no 429s
-        were recorded and the header repeats the stored rate, the usual case (one round trip saved
-        per SP-API call). A 429 from another process in between is cleared by the next call.
+        With ``known`` (the reservation of this call) only what changes is sent: the strikes are
+        cleared only when some were recorded, and the rate stored only when the header differs from
+        the rate the bucket refills at (a fresh bucket refills at the documented rate, which Amazon's
+        header usually repeats). The usual call sends nothing: no round trip, where a fresh bucket (a
+        new seller, or one idle past its TTL, as between hourly syncs) cost an HDEL and an HSET per
+        SP-API call. A 429 from another process in between is cleared by the next call.
         """
         rate = _parse_rate(rate_limit)
         scaled = rate * self._scale if rate is not None else None
-        if known is not None and not known.strikes and (scaled is None or scaled == known.stored_rate):
+        clear_strikes = known is None or known.strikes > 0
+        store_rate = scaled is not None and (known is None or scaled != known.rate)
+        if not (clear_strikes or store_rate):
             return
         pipe = self._client.pipeline(transaction=False)
-        pipe.hdel(bucket, "strikes")
-        if scaled is not None:
+        if clear_strikes:
+            pipe.hdel(bucket, "strikes")
+        if store_rate:
             pipe.hset(bucket, "rate", repr(scaled))
         pipe.execute()
 

@@ -104,3 +104,43 @@ def test_three_worker_processes_on_one_seller_share_one_quota(settings, sandbox)
     minimum = ((calls - 1) * processes - plan.burst) / (plan.rate * settings.sp_api_quota_time_scale)
     elapsed = max(r["done_at"] for r in results) - start
     assert elapsed >= minimum * 0.9, (elapsed, minimum)
+
+
+def test_an_answer_that_changes_nothing_sends_nothing(quotas, settings, redis_client):
+    # Given a fresh bucket (a new seller, or one idle past its TTL) and a token reserved from it
+    bucket = quotas.bucket("Atzr|sandbox-quiet", "na", "getOrders")
+    reservation = quotas.reserve(bucket, "getOrders", max_wait=1.0)
+    before = _hash_writes(redis_client)
+
+    # When Amazon answers with the documented rate and no 429 was recorded
+    quotas.served(bucket, "0.0167", reservation)
+
+    # Then nothing is sent, and the bucket still refills at the documented rate
+    assert _hash_writes(redis_client) == before
+    assert redis_client.hget(bucket, "rate") is None
+    assert quotas.reserve(bucket, "getOrders", max_wait=1.0).rate == pytest.approx(
+        USAGE_PLANS["getOrders"].rate * settings.sp_api_quota_time_scale
+    )
+
+
+def test_an_answer_with_a_new_rate_after_a_429_stores_the_rate_and_ends_the_strikes(
+    quotas, settings, redis_client
+):
+    # Given a bucket with a 429 recorded, and a token reserved from it
+    bucket = quotas.bucket("Atzr|sandbox-loud", "na", "getOrderMetrics")
+    quotas.throttled(bucket, "getOrderMetrics")
+    reservation = quotas.reserve(bucket, "getOrderMetrics", max_wait=5.0)
+    assert reservation.strikes == 1
+
+    # When Amazon answers with a higher rate than the documented one
+    quotas.served(bucket, "5.0", reservation)
+
+    # Then the strikes end and the bucket refills at the new rate
+    assert redis_client.hget(bucket, "strikes") is None
+    assert float(redis_client.hget(bucket, "rate")) == pytest.approx(5.0 * settings.sp_api_quota_time_scale)
+
+
+def _hash_writes(client) -> dict[str, int]:
+    """How many HSET and HDEL the server has run (what ``served`` would send)."""
+    stats = client.info("commandstats")
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("hset", "hdel")}
