@@ -7,9 +7,7 @@ none answers, failed in CI.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 import dramatiq
 import pytest
@@ -20,21 +18,12 @@ from actors.queue import DramatiqJobQueue
 from actors.sync import process_user
 from models import JobStatus
 from services.jobs import JobProducer
-from tests.support import wait_for
-
-RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+from tests.support import rabbitmq_url, wait_for
 
 
 @pytest.fixture
 def rabbitmq_broker(settings):
-    url = urlsplit(RABBITMQ_URL)
-    try:
-        socket.create_connection((url.hostname, url.port or 5672), timeout=1).close()
-    except OSError as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no RabbitMQ at {url.hostname}:{url.port or 5672} ({exc})")
-    broker = build_broker(replace(settings, broker_url=RABBITMQ_URL))
+    broker = build_broker(replace(settings, broker_url=rabbitmq_url()))
     yield broker
     broker.close()
 

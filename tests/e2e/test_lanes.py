@@ -8,10 +8,7 @@ scheduled job still waits moves that job into the lane, and it stays one job.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 import dramatiq
 import pytest
@@ -22,11 +19,10 @@ from actors.sync import PERMANENT_ERRORS, sync_user
 from models import JobStatus
 from services import jobs
 from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME, JobProducer
-from tests.support import CliWorker, wait_for
+from tests.support import CliWorker, rabbitmq_url, wait_for
 
 pytestmark = pytest.mark.e2e
 
-RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 #: Scheduled users waiting when the person's job arrives; each job takes at least WAVE_LATENCY_MS.
 WAVE = 24
 WAVE_LATENCY_MS = 300
@@ -55,16 +51,10 @@ def lanes(request, settings, broker):
     if request.param == "redis":
         yield jobs.get_producer(), {}
         return
-    url = urlsplit(RABBITMQ_URL)
-    try:
-        socket.create_connection((url.hostname, url.port or 5672), timeout=1).close()
-    except OSError as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"no RabbitMQ at {url.hostname}:{url.port or 5672} ({exc})")
     from actors.broker import build_broker
 
-    rabbitmq = build_broker(replace(settings, broker_url=RABBITMQ_URL))
+    url = rabbitmq_url()
+    rabbitmq = build_broker(replace(settings, broker_url=url))
     standard = dramatiq.actor(sync_user, broker=rabbitmq, actor_name=STANDARD_ACTOR, queue_name=QUEUE_NAME,
                               priority=STANDARD_LANE_PRIORITY, throws=PERMANENT_ERRORS)  # fmt: skip
     priority = dramatiq.actor(sync_user, broker=rabbitmq, actor_name=PRIORITY_ACTOR,
@@ -75,7 +65,7 @@ def lanes(request, settings, broker):
     try:
         yield (
             JobProducer(DramatiqJobQueue(standard, priority_actor=priority), settings=settings),
-            {"BROKER_URL": RABBITMQ_URL},
+            {"BROKER_URL": url},
         )
     finally:
         for queue in (QUEUE_NAME, PRIORITY_QUEUE_NAME):  # leave the server as we found it

@@ -77,3 +77,23 @@ class CliWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def rabbitmq_url() -> str:
+    """RABBITMQ_URL (default: this machine's RabbitMQ on 5672) when a server answers there; a test
+    that needs one is skipped locally without it, and fails in CI."""
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    import pytest
+
+    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 5672), timeout=1).close()
+    except OSError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no RabbitMQ at {parts.hostname}:{parts.port or 5672} ({exc})")
+    return url
