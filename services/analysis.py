@@ -171,17 +171,20 @@ def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[
     kpis = compute_kpis(today=today, currency=currency, days=days, order_statuses=statuses, stock=stock)
     kpis = without_pending(kpis, pending)
     period = f"{start.date().isoformat()}--{(end - timedelta(days=1)).date().isoformat()}"
-    Analysis.objects(**scope).update_one(
-        upsert=True,
-        set__region=account.region,
-        set__country=account.country,
-        set__period=period,
-        set__computed_at=now,
-        set__kpis=kpis,
-        set__complete=not pending,
-        set__pending=pending,
+    fields = dict(
+        region=account.region,
+        country=account.country,
+        period=period,
+        computed_at=now,
+        kpis=kpis,
+        complete=not pending,
+        pending=pending,
     )
-    return Analysis.objects.get(**scope)
+    Analysis.objects(**scope).update_one(
+        upsert=True, **{f"set__{name}": value for name, value in fields.items()}
+    )
+    # What was just stored, without reading it back (one round trip less per analysis).
+    return Analysis(**scope, **fields)
 
 
 def analyse_and_cache(

@@ -98,6 +98,9 @@ class FetchProgress:
         self._client = client
         self._key = key(settings, *parts) if client is not None and settings is not None else ""
         self._memory: dict[str, str] | None = {} if client is None else None
+        #: The hash's expiry is set with this delivery's first write: PROGRESS_TTL outlives any
+        #: delivery (AgeLimit drops a message after a day), so the later writes need not renew it.
+        self._expires = False
 
     @classmethod
     def for_job(cls, client: redis.Redis, settings: Settings, job_id: str, account_id: str) -> FetchProgress:
@@ -117,10 +120,14 @@ class FetchProgress:
         self._values()[name] = value
         if self._client is None:
             return
+        if self._expires:
+            self._client.hset(self._key, name, value)
+            return
         pipe = self._client.pipeline()
         pipe.hset(self._key, name, value)
         pipe.expire(self._key, PROGRESS_TTL)
         pipe.execute()
+        self._expires = True
 
     def delete(self, name: str) -> None:
         self._values().pop(name, None)
@@ -131,6 +138,7 @@ class FetchProgress:
         self._memory = {}
         if self._client is not None:
             self._client.delete(self._key)
+            self._expires = False
 
 
 def fetch_account(

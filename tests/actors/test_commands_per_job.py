@@ -40,7 +40,6 @@ BUDGET = {
     "find orders": 1,
     "find sales_metrics": 1,
     "find inventory": 2,
-    "find analyses": 1,
     "update analyses": 1,
 }
 
