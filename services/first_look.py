@@ -43,13 +43,19 @@ QUICK_STEPS = {"metrics": sync_metrics, "inventory": sync_inventory}
 #: the backfill any more, and the seconds-long waits of getOrders and per-SKU getOrderMetrics would
 #: otherwise keep a thread from the scheduled jobs (bench.first_look: +18 % on the wave's duration).
 BACKFILL_SLEEP_SHARE = 0.1
+#: Seconds of real time: a handoff costs a redelivery (the delay queue's poll, up to the worker's
+#: one-second timeout, and the job's restart), which no time-scaled simulation compresses; a wait
+#: shorter than this is slept even in a backfill (bench.freshness, an hour a minute, lost its first
+#: wave to handoffs of waits of milliseconds).
+HANDOFF_FLOOR_SECONDS = 0.5
 
 
 def backfill_settings(settings: Settings) -> Settings:
-    """The settings of the SP-API clients of a backfill: the same, with the shorter in-thread sleep."""
-    return replace(
-        settings, sp_api_quota_max_wait_seconds=settings.sp_api_quota_max_wait_seconds * BACKFILL_SLEEP_SHARE
-    )
+    """The settings of the SP-API clients of a backfill: the same, with a shorter in-thread sleep
+    (a share of the usual one, but never under the floor, nor over the usual one)."""
+    usual = settings.sp_api_quota_max_wait_seconds
+    shorter = min(usual, max(usual * BACKFILL_SLEEP_SHARE, HANDOFF_FLOOR_SECONDS))
+    return replace(settings, sp_api_quota_max_wait_seconds=shorter)
 
 
 def needs_first_look(account: SellerAccount) -> bool:
