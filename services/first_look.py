@@ -45,8 +45,8 @@ QUICK_STEPS = {"metrics": sync_metrics, "inventory": sync_inventory}
 BACKFILL_SLEEP_SHARE = 0.1
 #: Seconds of real time: a handoff costs a redelivery (the delay queue's poll, up to the worker's
 #: one-second timeout, and the job's restart), which no time-scaled simulation compresses; a wait
-#: shorter than this is slept even in a backfill (bench.freshness, an hour a minute, lost its first
-#: wave to handoffs of waits of milliseconds).
+#: shorter than this is slept even in a backfill (in bench.freshness, an hour a minute, a tenth of
+#: the scaled wait is 8 ms, and handing back waits that short only adds redeliveries).
 HANDOFF_FLOOR_SECONDS = 0.5
 
 
@@ -69,6 +69,8 @@ class FirstLook:
 
     at: datetime | None = None
     error: Exception | None = None
+    #: True when this delivery cached it (False: an earlier delivery of the job did).
+    new: bool = False
 
 
 def cache_first_look(
@@ -86,9 +88,9 @@ def cache_first_look(
     the account's outcome in this attempt (the full sync would meet it again), and the other
     accounts still get their first looks.
     """
-    cached = progress.get(FIRST_LOOK_FIELD)
+    cached = cached_first_look(progress)
     if cached is not None:
-        return FirstLook(at=parse_time(cached))
+        return cached
     try:
         with clients_for(account, settings) as clients:
             for step, fetch in QUICK_STEPS.items():
@@ -102,7 +104,13 @@ def cache_first_look(
     analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS)
     progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
     logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
-    return FirstLook(at=now)
+    return FirstLook(at=now, new=True)
+
+
+def cached_first_look(progress: FetchProgress) -> FirstLook | None:
+    """The first look an earlier delivery of the job cached, if any (no store round trip)."""
+    cached = progress.get(FIRST_LOOK_FIELD)
+    return None if cached is None else FirstLook(at=parse_time(cached))
 
 
 def note_first_analysis(account: SellerAccount, at: datetime, kind: str, metrics: WorkerMetrics) -> None:

@@ -38,6 +38,7 @@ from services.first_look import (
     FirstLook,
     backfill_settings,
     cache_first_look,
+    cached_first_look,
     needs_first_look,
     note_first_analysis,
 )
@@ -174,9 +175,14 @@ class _Job:
         then call ``then`` (if there was any). Marketplace id → the first look."""
         looks = {}
         for account in accounts:
-            if needs_first_look(account):
+            if not needs_first_look(account):
+                continue
+            # A backfill redelivered after a quota wait finds its first look cached: nothing to do,
+            # and no store round trip (it comes back once a getOrders page, up to 80 times).
+            cached = cached_first_look(self.progress(account))
+            if cached is None:
                 self.check_still_wanted(account)
-                looks[account.marketplace_id] = self.first_look(account)
+            looks[account.marketplace_id] = cached or self.first_look(account)
         if looks and then is not None:
             then()
         return looks
@@ -190,7 +196,7 @@ class _Job:
             clock=self.clock,
             clients_for=self.clients_for,
         )
-        if look.at is not None:
+        if look.new:
             if self.job_id:
                 self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
             note_first_analysis(account, look.at, "first_look", self.metrics)
