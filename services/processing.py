@@ -116,12 +116,7 @@ def process_user_data(
             failures.append((account, error))
         job.record(account, outcome)
 
-    if failures:
-        summary = "; ".join(f"{account.label}: {error}" for account, error in failures)
-        message = f"{len(failures)} of {len(accounts)} accounts failed: {summary}"
-        permanent = all(isinstance(error, PermanentSpApiError) for _, error in failures)
-        raise (PermanentSpApiError if permanent else TransientSpApiError)(message)
-
+    _raise_failures(failures, len(accounts))
     User.objects(user_id=user_id).update_one(set__last_synced_at=clock())
     return result
 
@@ -273,6 +268,16 @@ def _sync_account(
         )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome, error
+
+
+def _raise_failures(failures: list[tuple[SellerAccount, Exception]], accounts: int) -> None:
+    """Once every account had its turn: the job fails (permanent) or is retried (transient)."""
+    if not failures:
+        return
+    summary = "; ".join(f"{account.label}: {error}" for account, error in failures)
+    message = f"{len(failures)} of {accounts} accounts failed: {summary}"
+    permanent = all(isinstance(error, PermanentSpApiError) for _, error in failures)
+    raise (PermanentSpApiError if permanent else TransientSpApiError)(message)
 
 
 def _check_documents(user_id: str, accounts: list[SellerAccount]) -> None:
