@@ -42,7 +42,7 @@ UNHANDLED = (
 )
 
 
-@pytest.mark.timeout(size(300, 3600))
+@pytest.mark.timeout(size(480, 3600))
 def test_a_document_server_restart_loses_no_job_and_leaves_every_record_true(
     settings, sandbox, topology, tmp_path
 ):
@@ -107,7 +107,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     slowest = max(seconds for _, seconds in answers)
     assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
     # And every job completes, each once; the running ones were retried
-    _wait_until_finished(job_ids, records, size(180, 1800))
+    _wait_until_finished(job_ids, records, size(300, 1800))
     recovered = recovery.seconds()
     log = topology.log_path.read_text()
     outcome = ledger(job_ids, log, collection=records)
