@@ -65,6 +65,8 @@ def test_a_first_sync_caches_a_first_look_before_its_backfill_and_the_full_analy
 
         # When the first look is cached
         first = wait_for(lambda: cached(redis_client, settings, big_seller), timeout=30)
+        # (the record notes the first look right after the cache has it)
+        wait_for(lambda: JobStatus.objects.get(job_id=job_id).accounts[0].first_look_at, timeout=10)
         running = JobStatus.objects.get(job_id=job_id)
 
         # Then it came before the backfill ended: incomplete, its pending KPIs null, the rest there
@@ -101,7 +103,7 @@ def test_a_job_killed_after_its_first_look_resumes_the_backfill_and_keeps_the_fi
         enqueued = connect(big_seller, settings).sync
         wait_for(lambda: cached(redis_client, settings, big_seller), timeout=30)
         wait_for(lambda: served(sandbox, "getOrders") >= 5, timeout=30)
-        first_look = JobStatus.objects.get(job_id=enqueued.job_id).accounts[0].first_look_at
+        first_look = wait_for(lambda: JobStatus.objects.get(job_id=enqueued.job_id).accounts[0].first_look_at)
 
         # When its worker dies (SIGKILL), and another worker gets the message once the heartbeat is stale
         first_worker.kill()
