@@ -53,7 +53,7 @@ lock-check: install
 
 # What a buildpack does: the runtime lock alone, with hashes, into a fresh virtualenv; then the modules
 # of every Procfile process import from it (.ci/run runs this before the tests).
-RUNTIME_IMPORTS := services.release, web.app, cron.scheduler, cli.__main__, gunicorn.app.wsgiapp, dramatiq.cli, \
+RUNTIME_IMPORTS := services.operations.release, web.app, cron.scheduler, cli.__main__, gunicorn.app.wsgiapp, dramatiq.cli, \
 	dramatiq.brokers.redis, dramatiq.brokers.rabbitmq
 runtime-check:
 	d=$$(mktemp -d) && $(PYTHON) -m venv $$d \

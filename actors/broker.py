@@ -22,10 +22,10 @@ from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddlew
 from actors.parent_watch import ParentDeathWatch
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
-from services.logs import apply_level
-from services.redis_pool import get_redis
-from services.required_settings import settings_for_process_or_exit
-from services.settings import Settings, get_settings, is_configured
+from services.platform.logs import apply_level
+from services.platform.redis_pool import get_redis
+from services.platform.required_settings import settings_for_process_or_exit
+from services.platform.settings import Settings, get_settings, is_configured
 
 #: Messages older than this are dropped rather than processed (a sync this stale is superseded);
 #: the job-status middleware then marks the job failed.

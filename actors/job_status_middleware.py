@@ -9,13 +9,13 @@ from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
 from actors.retries import QUOTA_RESUME, WaitingForQuota
-from services import logs
-from services.active_jobs import ActiveJobs
-from services.errors import JobCancelled
-from services.job_status import JobRecords
-from services.redis_pool import get_redis
-from services.settings import get_settings
-from services.worker_metrics import WorkerMetrics
+from services.jobs.active import ActiveJobs
+from services.jobs.records import JobRecords
+from services.platform import logs
+from services.platform.errors import JobCancelled
+from services.platform.redis_pool import get_redis
+from services.platform.settings import get_settings
+from services.platform.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MAX_MESSAGE_AGE_HOURS = 24
 
 #: Only messages of these actors are jobs with a status record (the two lanes of actors.sync).
 JOB_ACTORS = {"process_user", "process_user_now"}
-#: Message option: this delivery is the priority-lane copy of a promoted job (services.jobs).
+#: Message option: this delivery is the priority-lane copy of a promoted job (services.jobs.producer).
 PROMOTED = "promoted"
 #: Message option set on a delivery this middleware skips (its job must not run), so that
 #: ``after_skip_message`` tells it from one that AgeLimit skipped.

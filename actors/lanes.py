@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME
+from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
 
 #: The actors of the two lanes.
 PRIORITY_ACTOR = "process_user_now"

@@ -1,4 +1,4 @@
-"""Announces this worker process in services.presence while it runs, for the queue statistics."""
+"""Announces this worker process in services.jobs.presence while it runs, for the queue statistics."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 
 from dramatiq import Middleware
 
-from services.presence import ANNOUNCE_EVERY, Presence, new_worker_id
-from services.redis_pool import get_redis
-from services.settings import get_settings
+from services.jobs.presence import ANNOUNCE_EVERY, Presence, new_worker_id
+from services.platform.redis_pool import get_redis
+from services.platform.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The JobQueue of services.jobs on Dramatiq: messages whose id is the job id, in two lanes.
+"""The JobQueue of services.jobs.producer on Dramatiq: messages whose id is the job id, in two lanes.
 
 A job's lane (models.jobs.lane_of its trigger) picks the actor: the priority actor's queue for jobs a
 person waits for, the standard actor's for the rest. Without a priority actor (tests, benchmarks of

@@ -1,4 +1,4 @@
-"""The sync actors: one message per user, thin over services.processing, in two lanes (actors.lanes)."""
+"""The sync actors: one message per user, thin over services.sync.processing, in two lanes (actors.lanes)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from actors.lanes import (
     STANDARD_LANE_PRIORITY,
 )
 from actors.retries import WaitingForQuota
-from services.errors import (
+from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
+from services.platform.errors import (
     CorruptDocumentError,
     JobCancelled,
     PermanentSpApiError,
     QuotaWait,
     UnknownUserError,
 )
-from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME
-from services.processing import process_user_data
+from services.sync.processing import process_user_data
 
 #: Errors that would fail the same way again: the job fails at once, without retries.
 PERMANENT_ERRORS = (UnknownUserError, CorruptDocumentError, PermanentSpApiError, JobCancelled)

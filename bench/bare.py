@@ -4,8 +4,8 @@
 
 Stock Dramatiq (a RedisBroker with its default middleware, queue ``bare`` under ``<ns>-bare``) and
 one actor that, for each active seller account of the user, makes the same SP-API calls with the same
-client (python-amazon-sp-api through ``services.spapi_client``) and the same data writes (the orders,
-metrics, inventory and velocity upserts of ``services.spapi``, the analysis, the Redis cache, the
+client (python-amazon-sp-api through ``services.sync.spapi_client``) and the same data writes (the orders,
+metrics, inventory and velocity upserts of ``services.sync.fetch``, the analysis, the Redis cache, the
 account's and the user's ``last_synced_at``). What it leaves out is exactly our framework: no job
 records, no per-user dedup, no shared quota buckets, no resumable fetch progress, no cancel checks,
 no worker presence. The difference between the two is what that framework costs.
@@ -17,13 +17,13 @@ import dramatiq
 
 from bench.workers import BARE_QUEUE, build_bare_broker
 from models import SellerAccount, User
-from services import cache
-from services.analysis import analyse_account, analysis_json
-from services.job_status import utcnow
-from services.required_settings import settings_for_process_or_exit
-from services.spapi import fetch_account
-from services.spapi_client import account_clients
-from services.store import connect_store
+from services.jobs.records import utcnow
+from services.platform.required_settings import settings_for_process_or_exit
+from services.platform.store import connect_store
+from services.sync import cache
+from services.sync.analysis import analyse_account, analysis_json
+from services.sync.fetch import fetch_account
+from services.sync.spapi_client import account_clients
 
 _settings = settings_for_process_or_exit("worker")
 connect_store(_settings)

@@ -198,8 +198,8 @@ def start_stack(
     try:
         if configure_here:
             from models.migrate import create_indexes
-            from services.settings import Settings, configure
-            from services.store import connect_store
+            from services.platform.settings import Settings, configure
+            from services.platform.store import connect_store
 
             connect_store(configure(Settings.from_env(env, dotenv_path=None)))
             create_indexes()
@@ -211,7 +211,7 @@ def start_stack(
 
 def process_env(stack: Stack, **extra: str) -> dict[str, str]:
     """The environment of a process the benchmark starts: this one's, minus our settings, plus the stack's."""
-    from services.settings import Settings
+    from services.platform.settings import Settings
 
     ours = set(Settings().to_env()) | {name.upper() for name in Settings.__dataclass_fields__}
     base = {k: v for k, v in os.environ.items() if k not in ours}
@@ -235,9 +235,9 @@ def seed_users(
     """Insert users with 1-3 sandbox seller accounts each (bulk inserts of the real documents), give
     each seller a sandbox profile and faults; returns the sellers."""
     from models import SellerAccount, User
-    from services.secrets import encrypt_token
-    from services.settings import get_settings
-    from services.spapi_client import marketplace_for
+    from services.platform.secrets import encrypt_token
+    from services.platform.settings import get_settings
+    from services.sync.spapi_client import marketplace_for
 
     settings = get_settings()
     rng = random.Random(seed)

@@ -99,8 +99,8 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
 
     import actors
     from bench.workers import send_bare
-    from services.jobs import enqueue_users
-    from services.redis_pool import get_redis
+    from services.jobs.producer import enqueue_users
+    from services.platform.redis_pool import get_redis
 
     user_ids = [f"cost-{kind}-{n:04d}" for n in range(jobs)]
     seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))

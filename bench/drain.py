@@ -86,7 +86,7 @@ def run(
 def drain_config(
     stack: Stack, processes: int, threads: int, users: int, latency_ms: int, rounds: int
 ) -> list[Figure]:
-    from services.jobs import enqueue_users
+    from services.jobs.producer import enqueue_users
 
     ratios: dict[str, list[float]] = {"ours": [], "bare": []}
     seconds: dict[str, list[float]] = {"ours": [], "bare": []}
@@ -146,7 +146,7 @@ def drain_config(
 
 
 def served_calls(stack: Stack, sellers: list[str]) -> int:
-    from services.quotas import USAGE_PLANS
+    from services.sync.quotas import USAGE_PLANS
 
     stats = stack.sandbox.state.get_stats()
     return sum(

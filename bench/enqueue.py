@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.common import Figure, apply_size, finish, size_arguments, start_stack
-from services.settings import Settings, get_settings
+from services.platform.settings import Settings, get_settings
 
 DEFAULTS = dict(users=10_000, rounds=2)
 #: The deduplicated pass runs over at most this many users: the embedded document server answers the
@@ -79,8 +79,8 @@ class Timings:
 
 def run(settings: Settings, users: int, batch_size: int, rounds: int) -> tuple[list[Figure], dict]:
     import actors
-    from services.jobs import JobProducer
-    from services.redis_pool import get_redis
+    from services.jobs.producer import JobProducer
+    from services.platform.redis_pool import get_redis
 
     client = get_redis(settings)
     user_ids = [f"bench-{n:06d}" for n in range(users)]
@@ -267,7 +267,7 @@ def _counting_producer(base: type, settings: Settings, client, trips: Counter, *
     """The real producer, with each MongoDB round trip counted and timed (``trips["seconds"]``, in
     microseconds), and skipped unless ``write``."""
     from models import JobStatus
-    from services.job_status import JobRecords
+    from services.jobs.records import JobRecords
 
     def timed(call):
         started = time.perf_counter()

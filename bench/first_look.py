@@ -110,8 +110,8 @@ def connect_through_rest(topology: Topology, user_id: str, seller: str) -> float
 def connect_behind_the_wave(user_id: str, seller: str) -> float:
     """The same seller, its first sync queued in the standard lane, as every job was before the lanes."""
     import actors  # noqa: F401  (the broker and the actors, for the producer)
-    from services.accounts import connect_account, create_user
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
+    from services.operations.accounts import connect_account, create_user
 
     create_user(user_id, email=f"{user_id}@example.com")
     connect_account(user_id, "US", f"Atzr|sandbox-{seller}", seller_id=seller)
@@ -121,7 +121,7 @@ def connect_behind_the_wave(user_id: str, seller: str) -> float:
 
 def time_to_analysis(user_id: str, connected_at: float, timeout: float) -> tuple[float, bool]:
     """Seconds from ``connected_at`` until the user's US analysis is cached; whether it is a first look."""
-    from services.cache import read_analysis
+    from services.sync.cache import read_analysis
 
     found: dict = {}
 

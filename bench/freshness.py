@@ -13,7 +13,7 @@ Everything is the production topology on loopback, with time compressed ``--scal
   spread (median 60 orders in 30 days, a long tail to 5,000, which a first sync pages through at
   getOrders' one page a minute), 3-30 SKUs;
 - workers: the Procfile's ``worker`` process, first at ``--processes`` × ``--threads``, then resized
-  after the first wave by ``services.capacity`` (the plan behind ``sellersync capacity``, from the
+  after the first wave by ``services.operations.capacity`` (the plan behind ``sellersync capacity``, from the
   first wave's job records, for one interval), within ``--max-processes``;
 - the embedded document server and redis-server, each a separate process.
 
@@ -241,7 +241,7 @@ def simulate(
 def final_evidence(user_ids: list[str], minute: float) -> dict:
     """A sample with nothing running, and the users' and job records' timestamps behind it."""
     from models import JobStatus, User
-    from services.settings import get_settings
+    from services.platform.settings import get_settings
 
     sample = take_sample_at(user_ids, minute, datetime.now(UTC))
     users = {
@@ -279,7 +279,7 @@ def take_sample(stack: Stack, user_ids: list[str], minute: float) -> Sample:
 
 def take_sample_at(user_ids: list[str], minute: float, now: datetime) -> Sample:
     from models import User
-    from services.settings import get_settings
+    from services.platform.settings import get_settings
 
     settings = get_settings()
     interval = settings.sync_interval_minutes * 60
@@ -326,9 +326,9 @@ def queue_state(settings, now: datetime) -> tuple[int, float]:
 
 
 def resize(supervisor, commands, report: Report, processes: int, threads: int, max_processes: int) -> int:
-    """Size the workers with ``services.capacity`` from the first wave's records, for one interval."""
-    from services import capacity
-    from services.settings import get_settings
+    """Size the workers with ``services.operations.capacity`` from the first wave's records."""
+    from services.operations import capacity
+    from services.platform.settings import get_settings
 
     settings = get_settings()
     measured = capacity.measure()

@@ -32,7 +32,7 @@ def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Fig
     baseline_after = min(BASELINE_JOBS, jobs // 2)
     with start_stack(time_scale=1000.0) as stack:
         import actors  # noqa: F401
-        from services.jobs import enqueue_users
+        from services.jobs.producer import enqueue_users
 
         user_ids = [f"mem-{n:05d}" for n in range(users)]
         seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))

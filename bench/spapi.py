@@ -25,7 +25,7 @@ import sys
 import time
 
 from bench.common import Figure, apply_size, finish, size_arguments, start_stack
-from services.quotas import USAGE_PLANS
+from services.sync.quotas import USAGE_PLANS
 
 #: Amazon-time seconds a worker thread may sleep for a quota token (production: 5 s of real time).
 MAX_WAIT_AMAZON_SECONDS = 5.0
@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import actors
     from models import JobStatus
-    from services import jobs
-    from services.accounts import connect_account, create_user
-    from services.demo import sandbox_token
+    from services.jobs import producer as jobs
+    from services.operations.accounts import connect_account, create_user
+    from services.operations.demo import sandbox_token
 
     seller = "bench-large-us"
     sandbox.state.set_profile(seller, {"orders": args.orders, "skus": args.skus, "days": 29})

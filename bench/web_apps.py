@@ -36,8 +36,8 @@ class _FindOne:
 
 def bare_app() -> falcon.App:
     from models import JobStatus
-    from services.settings import get_settings
-    from services.store import connect_store
+    from services.platform.settings import get_settings
+    from services.platform.store import connect_store
 
     connect_store(get_settings())  # only for the MONGODB_URI's collection: the same server and index
     app = falcon.App()
@@ -48,7 +48,7 @@ def bare_app() -> falcon.App:
 
 def sellersync_app() -> falcon.App:
     import actors  # noqa: F401  (the broker, the store and the job queue, as web.app.get_app does)
-    from services.settings import get_settings
+    from services.platform.settings import get_settings
     from web.app import create_app
     from web.config import WebConfig
 

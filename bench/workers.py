@@ -73,14 +73,14 @@ class Workers:
             raise
 
     def _ready(self) -> bool:
-        from services.redis_pool import get_redis
+        from services.platform.redis_pool import get_redis
 
         if not self.supervised.alive():
             raise RuntimeError(f"the {self.kind} worker exited; see {self.log_path}")
         client = get_redis()
         if self.kind == "ours":
-            from services.presence import Presence
-            from services.settings import get_settings
+            from services.jobs.presence import Presence
+            from services.platform.settings import get_settings
 
             return Presence(get_settings(), client).count() >= self.processes
         return int(client.get(ready_key(self.stack.namespace)) or 0) >= self.processes

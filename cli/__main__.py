@@ -23,7 +23,7 @@ import redis
 
 from cli import jobs, onboarding, operations, tokens, views
 from cli.context import Context
-from services.errors import (
+from services.platform.errors import (
     AlreadyExistsError,
     InvalidInputError,
     JobStateError,
@@ -32,7 +32,7 @@ from services.errors import (
     UnknownJobError,
     UnknownUserError,
 )
-from services.settings import Settings
+from services.platform.settings import Settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -112,7 +112,7 @@ def main(
 
 def _settings(env_file: str | None) -> Settings:
     """The process's settings; with ``--env-file``, read from that file under the environment."""
-    from services.settings import configure, get_settings
+    from services.platform.settings import configure, get_settings
 
     if env_file is None:
         return get_settings()
@@ -128,7 +128,7 @@ def _fail(err: IO[str], message: str, code: int) -> int:
 
 
 def run() -> NoReturn:
-    from services.logs import configure_logging
+    from services.platform.logs import configure_logging
 
     configure_logging("text", logging.WARNING)
     sys.exit(main())

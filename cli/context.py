@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from services.settings import Settings
+from services.platform.settings import Settings
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Context:
 
     def store(self) -> None:
         """Connect to MONGODB_URI (SettingsError when unset: the command never uses a local store)."""
-        from services.store import connect_store
+        from services.platform.store import connect_store
 
         connect_store(self.settings)
 
@@ -28,8 +28,8 @@ class Context:
         """The job producer on the Dramatiq queue (importing ``actors`` builds the broker; nothing runs)."""
         if self._producer is None:
             self.store()
-            import actors  # noqa: F401  (registers the job queue with services.jobs)
-            from services.jobs import JobProducer, get_producer
+            import actors  # noqa: F401  (registers the job queue with services.jobs.producer)
+            from services.jobs.producer import JobProducer, get_producer
 
             shared = get_producer()
             # The command's own settings (tests pass theirs) on the process's queue.
@@ -37,12 +37,12 @@ class Context:
         return self._producer
 
     def queries(self):
-        from services.job_queries import JobQueries
+        from services.jobs.queries import JobQueries
 
         self.store()
         return JobQueries(self.settings)
 
     def redis(self):
-        from services.redis_pool import get_redis
+        from services.platform.redis_pool import get_redis
 
         return get_redis(self.settings)

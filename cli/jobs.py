@@ -8,10 +8,10 @@ from datetime import timedelta
 from cli.arguments import duration, job_id
 from cli.context import Context
 from cli.output import as_json, print_enqueued, progress
-from services import onboarding
-from services.errors import InvalidInputError, UnknownUserError
-from services.job_json import cancel_json, iso
-from services.job_status import utcnow
+from services.jobs.json_shape import cancel_json, iso
+from services.jobs.records import utcnow
+from services.operations import onboarding
+from services.platform.errors import InvalidInputError, UnknownUserError
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -50,7 +50,7 @@ def enqueue_cmd(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _enqueue_due(ctx: Context, *, dry_run: bool) -> int:
-    from services.due_users import due_user_batches
+    from services.schedule.due_users import due_user_batches
 
     ctx.store()
     producer = None if dry_run else ctx.producer()

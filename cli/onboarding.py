@@ -8,8 +8,8 @@ import getpass
 from cli.arguments import positive_int
 from cli.context import Context
 from cli.output import as_json, table
-from services import onboarding
-from services.errors import InvalidInputError
+from services.operations import onboarding
+from services.platform.errors import InvalidInputError
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

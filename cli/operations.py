@@ -28,8 +28,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def capacity_cmd(ctx: Context, args: argparse.Namespace) -> int:
-    from services.capacity import report
-    from services.presence import Presence
+    from services.jobs.presence import Presence
+    from services.operations.capacity import report
 
     ctx.store()
     presence = Presence(ctx.settings, ctx.redis())
@@ -81,7 +81,7 @@ def plural(count: int, noun: str) -> str:
 
 
 def doctor_cmd(ctx: Context, args: argparse.Namespace) -> int:
-    from services.doctor import run_doctor
+    from services.operations.doctor import run_doctor
 
     checks = run_doctor(ctx.settings)
     failed = [c for c in checks if c.failed]

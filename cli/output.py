@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from services.job_json import enqueued_json, job_json
+from services.jobs.json_shape import enqueued_json, job_json
 
 if TYPE_CHECKING:
     from cli.context import Context

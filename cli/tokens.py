@@ -1,7 +1,7 @@
 """``token USER [--ttl 15m]``: mint a seller-scoped token for tests and support.
 
-The token is signed with USER_TOKEN_SECRET (services.user_tokens) and reaches only USER's status, jobs,
-sync and accounts through the REST API. Nothing is read from the store: the token names a user id,
+The token is signed with USER_TOKEN_SECRET (services.platform.user_tokens) and reaches only USER's status,
+jobs, sync and accounts through the REST API. Nothing is read from the store: the token names a user id,
 whether or not that user exists yet.
 """
 
@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from cli.context import Context
 from cli.output import as_json
-from services import user_tokens
-from services.errors import SettingsError, UserTokenError
-from services.onboarding import check_user_id
+from services.operations.onboarding import check_user_id
+from services.platform import user_tokens
+from services.platform.errors import SettingsError, UserTokenError
 
 
 def ttl(raw: str) -> int:

@@ -2,7 +2,7 @@
 
 One Redis key (``<ns>:scheduler:leader``) holds the leader's token, set if absent with an expiry,
 renewed by its holder (compare-and-expire) and deleted by its holder on exit (compare-and-delete).
-Per-user dedup (services.active_jobs) stays underneath: two leaders for a moment (a paused process
+Per-user dedup (services.jobs.active) stays underneath: two leaders for a moment (a paused process
 whose lease expired) still enqueue nobody twice.
 
 Timing, for a lease period L and P polls per period: every process polls every L/P (the leader

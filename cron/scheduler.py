@@ -6,13 +6,13 @@
 
 Any number of replicas may run: only the holder of the leader lease (cron.leader) ticks, and
 per-user dedup underneath means an occasional double tick still enqueues nobody twice. Each tick
-reads the due users in batches (services.due_users) and hands every batch to
+reads the due users in batches (services.schedule.due_users) and hands every batch to
 ``JobProducer.enqueue_users``; it logs one line: due, enqueued, deduplicated, seconds.
 
 A missed tick (the process was down or busy) still runs if it is at most one tick period late (at
 most 5 minutes), and several missed ticks run once (``coalesce``). Every duration here (the lease,
 the misfire grace, the due users' lead) follows the tick period and the interval
-(services.scheduler_timing), so a simulation that compresses time keeps them meaningful. SIGTERM and
+(services.schedule.timing), so a simulation that compresses time keeps them meaningful. SIGTERM and
 Ctrl-C stop the scheduler between two batches, and the lease is released so that a follower takes
 over at once.
 """
@@ -39,15 +39,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cron.leader import LeaderLease
-from services.due_users import due_user_batches, still_due
-from services.errors import SettingsError
-from services.job_status import utcnow
-from services.jobs import JobProducer
-from services.redis_pool import get_redis, key
-from services.required_settings import settings_for_process_or_exit
-from services.scheduler_state import record_tick
-from services.scheduler_timing import lease_seconds, misfire_grace_seconds
-from services.settings import Settings, configure, get_settings
+from services.jobs.producer import JobProducer
+from services.jobs.records import utcnow
+from services.platform.errors import SettingsError
+from services.platform.redis_pool import get_redis, key
+from services.platform.required_settings import settings_for_process_or_exit
+from services.platform.settings import Settings, configure, get_settings
+from services.schedule.due_users import due_user_batches, still_due
+from services.schedule.state import record_tick
+from services.schedule.timing import lease_seconds, misfire_grace_seconds
 
 logger = logging.getLogger("cron.scheduler")  # not "__main__" under python -m
 
@@ -209,8 +209,8 @@ def build_trigger(settings: Settings, every_seconds: float | None = None) -> Bas
 
 def build(settings: Settings, stop: threading.Event | None = None) -> SyncScheduler:
     """A SyncScheduler on the Dramatiq queue (importing ``actors`` builds the broker; nothing processes)."""
-    import actors  # noqa: F401  (registers the job queue with services.jobs)
-    from services.jobs import get_producer
+    import actors  # noqa: F401  (registers the job queue with services.jobs.producer)
+    from services.jobs.producer import get_producer
 
     return SyncScheduler(settings, get_producer(), get_redis(settings), stop=stop)
 
@@ -305,7 +305,7 @@ def _positive(raw: str) -> float:
 
 
 def configure_logging(settings: Settings) -> None:
-    from services.logs import configure_logging as configure_root
+    from services.platform.logs import configure_logging as configure_root
 
     configure_root(settings.log_format, settings.log_level)
     # APScheduler logs every run of every job at INFO; the lease job runs several times a minute.

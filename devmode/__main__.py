@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     from devmode.demo import sync_demo_users
     from devmode.topology import ReleaseFailed, start
     from embedded.processes import PREFIX_WIDTH
-    from services.logs import configure_logging
-    from services.settings import settings_or_exit
+    from services.platform.logs import configure_logging
+    from services.platform.settings import settings_or_exit
 
     settings = settings_or_exit()
     sys.stdout.reconfigure(line_buffering=True)  # progress lines appear as they happen, even in a pipe
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = topology.settings
     try:
         import actors  # noqa: F401  (the broker this process enqueues the demo jobs on; it runs none)
-        from services.store import connect_store
+        from services.platform.store import connect_store
 
         connect_store(settings)
         web = f"http://127.0.0.1:{settings.port}"

@@ -15,8 +15,8 @@ def sync_demo_users(
 ) -> dict[str, Any]:
     """Create the demo users, enqueue each once, report progress until all finished; returns a summary."""
     from models import JobStatus
-    from services import jobs
-    from services.demo import demo_summary, seed_demo_users
+    from services.jobs import producer as jobs
+    from services.operations.demo import demo_summary, seed_demo_users
 
     user_ids = seed_demo_users(settings.demo_users, settings=settings)
     say(f"Demo: {demo_summary()}; syncing each once…")

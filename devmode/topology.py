@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 
 from embedded.processes import Supervisor
 from embedded.procfile import read_procfile
-from services.settings import Settings
+from services.platform.settings import Settings
 
 #: Sandbox quotas refill this many times faster than Amazon's in dev mode, unless SANDBOX_TIME_SCALE says.
 DEV_SANDBOX_TIME_SCALE = 60.0
@@ -90,7 +90,7 @@ def start(
 
     Returns the running topology; on a failure everything started so far is stopped again.
     """
-    from services.settings import configure
+    from services.platform.settings import configure
 
     changes = dev_settings(settings)
     servers: list[Callable[[], None]] = []

@@ -38,7 +38,7 @@ class SellerAccount(Document):
     country = StringField(required=True, max_length=2)
     marketplace_id = StringField(required=True)
     seller_id = StringField()
-    #: Fernet-encrypted LWA refresh token; decrypted only to call Amazon (services.secrets).
+    #: Fernet-encrypted LWA refresh token; decrypted only to call Amazon (services.platform.secrets).
     refresh_token = StringField(required=True)
     status = StringField(default="active", choices=ACCOUNT_STATUSES)
     last_synced_at = DateTimeField()

@@ -1,7 +1,7 @@
 """The MongoDB connection of a process, to the URI its caller gives.
 
 ``models`` imports nothing else of sellersync: the entry points read MONGODB_URI from the settings
-and pass it here (``services.store.connect_store``). There is no fallback: without a URI there is no
+and pass it here (``services.platform.store.connect_store``). There is no fallback: without a URI there is no
 store. Indexes are the release step's business (``models.migrate``), not every connection's.
 """
 

@@ -1,7 +1,7 @@
 """Job-status records: one per Dramatiq message (``job_id`` is the message id).
 
 Lifecycle: queued → running → completed | retrying → running … | failed | cancelled. Transitions are
-atomic conditional updates made by services.job_status; this module only declares the shape.
+atomic conditional updates made by services.jobs.records; this module only declares the shape.
 """
 
 from mongoengine import (
@@ -61,9 +61,9 @@ class JobStatus(Document):
     user_id = StringField(required=True)
     status = StringField(required=True, choices=JOB_STATUSES)
     trigger = StringField(default="manual", choices=TRIGGERS)
-    #: The lane the job was queued in (services.jobs.lane_of); "priority" once a manual sync promoted it.
+    #: The lane the job was queued in (lane_of); "priority" once a manual sync promoted it.
     lane = StringField(default="standard", choices=LANES)
-    #: When a manual sync moved this waiting scheduled job into the priority lane (see services.jobs).
+    #: When a manual sync moved this waiting scheduled job into the priority lane (services.jobs.producer).
     promoted_at = DateTimeField()
     #: How many times a worker started this job (a resume after a quota wait is not a new attempt).
     attempts = IntField(default=0)

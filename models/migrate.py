@@ -1,6 +1,6 @@
 """Create every collection's indexes, idempotently: what the Procfile's ``release:`` step runs.
 
-The step itself is ``python -m services.release``, which reads MONGODB_URI and calls
+The step itself is ``python -m services.operations.release``, which reads MONGODB_URI and calls
 :func:`create_indexes`.
 """
 

@@ -19,7 +19,7 @@ import pytest
 
 from embedded.document_server import start_document_server
 from embedded.redis_server import start_embedded_redis
-from services.settings import Settings, configure
+from services.platform.settings import Settings, configure
 
 #: Sandbox quota refill speed-up in tests: getOrders refills 1/min at Amazon, ~17/s here.
 SANDBOX_TIME_SCALE = 1000.0
@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     settings = configure(Settings.from_env(env))
     from models.migrate import create_indexes
-    from services.store import connect_store
+    from services.platform.store import connect_store
 
     connect_store(settings)
     create_indexes()  # the release step, once
@@ -99,7 +99,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    from services.settings import get_settings
+    from services.platform.settings import get_settings
 
     return get_settings()
 
@@ -111,7 +111,7 @@ def sandbox():
 
 @pytest.fixture(scope="session")
 def redis_client(settings):
-    from services.redis_pool import get_redis
+    from services.platform.redis_pool import get_redis
 
     return get_redis(settings)
 
@@ -153,8 +153,8 @@ def worker(broker) -> Iterator[object]:
 @pytest.fixture
 def make_user(settings) -> Callable[..., object]:
     """``make_user("u1", [("US", "acme-us"), ("DE", "acme-de")])``: a user with sandbox accounts."""
-    from services.accounts import connect_account, create_user
-    from services.demo import sandbox_token
+    from services.operations.accounts import connect_account, create_user
+    from services.operations.demo import sandbox_token
 
     def make(user_id: str, accounts: list[tuple[str, str]] = (), **user_fields) -> object:
         user = create_user(user_id, **user_fields)

@@ -1,7 +1,7 @@
 """app.json, the PaaS manifest, agrees with the Procfile and with what each process requires.
 
-The requirements come from services.required_settings and the settings' names from
-services.settings, never from a copy, so a new required setting or process fails here until the
+The requirements come from services.platform.required_settings and the settings' names from
+services.platform.settings, never from a copy, so a new required setting or process fails here until the
 manifest declares it.
 """
 
@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from embedded.procfile import read_procfile
-from services.required_settings import (
+from services.platform.required_settings import (
     PROCESSES,
     SP_API_ALTERNATIVE,
     SP_API_CREDENTIALS,
     required_variables,
 )
-from services.settings import Settings
+from services.platform.settings import Settings
 
 MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "app.json").read_text())
 #: The Procfile's release step runs from the release phase, not from the formation.

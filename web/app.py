@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 
 import falcon
 
-from services.errors import JobStateError, UnknownJobError, UnknownUserError
-from services.job_queries import JobQueries, StatsSnapshot
-from services.jobs import JobProducer, get_producer
-from services.logs import apply_level
-from services.redis_pool import get_redis
-from services.required_settings import settings_for_process_or_exit
+from services.jobs.producer import JobProducer, get_producer
+from services.jobs.queries import JobQueries, StatsSnapshot
+from services.platform.errors import JobStateError, UnknownJobError, UnknownUserError
+from services.platform.logs import apply_level
+from services.platform.redis_pool import get_redis
+from services.platform.required_settings import settings_for_process_or_exit
 from web import onboarding, resources
 from web.auth import BearerAuth
 from web.config import WebConfig

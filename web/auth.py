@@ -6,7 +6,7 @@ and are open too. Two kinds of token are accepted (DESIGN.md, "Two kinds of toke
 
 - an **operator token** (``API_TOKENS``), compared in constant time against every configured token,
   so the time taken says nothing about which token or how much of it matched: it may call everything;
-- a **seller-scoped token** (a JWT signed with ``USER_TOKEN_SECRET``, services.user_tokens): it names
+- a **seller-scoped token** (a JWT signed with ``USER_TOKEN_SECRET``, services.platform.user_tokens): it names
   one user and may call only the responders marked open to sellers (web.principals), for that user.
   With ``USER_TOKEN_SECRET`` unset no scoped token is accepted.
 
@@ -28,8 +28,8 @@ import hmac
 
 import falcon
 
-from services import user_tokens
-from services.errors import UserTokenError
+from services.platform import user_tokens
+from services.platform.errors import UserTokenError
 from web.principals import OPERATOR, Principal, is_open_to_sellers
 
 CHALLENGE = 'Bearer realm="sellersync"'

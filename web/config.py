@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.settings import Settings, get_settings
+from services.platform.settings import Settings, get_settings
 
 #: The dashboard's page and assets, served as they are (no build step).
 STATIC_DIR = Path(__file__).parent / "static"

@@ -9,7 +9,7 @@ setting stops gunicorn with one line naming it, instead of one line per worker t
 
 
 def on_starting(server) -> None:
-    from services.required_settings import settings_for_process_or_exit
+    from services.platform.required_settings import settings_for_process_or_exit
 
     settings_for_process_or_exit("web", 3)
 

@@ -2,7 +2,7 @@
 
 :class:`JobCollector` reads the shared queue-stats snapshot and a few indexed queries;
 :class:`WorkerCollector` reads the counters and histograms that the workers aggregate in Redis
-(services.worker_metrics); :class:`OperationsCollector` reads the broker's dead letters and the
+(services.platform.worker_metrics); :class:`OperationsCollector` reads the broker's dead letters and the
 scheduler's last tick. So every web process answers the same and no multiprocess registry is needed.
 deploy/prometheus/alerts.yml alerts on these names.
 """
@@ -15,12 +15,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from services import scheduler_state
-from services.broker_queues import queue_depths
-from services.job_queries import JobQueries, StatsSnapshot
-from services.jobs import QUEUE_NAME
-from services.settings import Settings
-from services.worker_metrics import METRICS, WorkerMetrics
+from services.jobs.broker_queues import queue_depths
+from services.jobs.producer import QUEUE_NAME
+from services.jobs.queries import JobQueries, StatsSnapshot
+from services.platform.settings import Settings
+from services.platform.worker_metrics import METRICS, WorkerMetrics
+from services.schedule import state as scheduler_state
 
 #: Upper bounds (seconds) of the job-duration histogram's buckets.
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
@@ -84,7 +84,7 @@ class JobCollector(Collector):
 
 
 class WorkerCollector(Collector):
-    """Every metric declared in services.worker_metrics.METRICS, as ``sellersync_<name>``."""
+    """Every metric declared in services.platform.worker_metrics.METRICS, as ``sellersync_<name>``."""
 
     def __init__(self, metrics: WorkerMetrics) -> None:
         self._metrics = metrics

@@ -6,7 +6,7 @@
                                                    the user's sync is enqueued
     DELETE /app/users/{userId}/accounts/{country}  disable the account
 
-Thin responders over services.onboarding, whose checks turn a malformed value into a 400 naming the
+Thin responders over services.operations.onboarding, whose checks turn a malformed value into a 400 naming the
 field; a body with an unknown field is refused by name too (a typo must not pass silently). Every
 responder serves seller-scoped tokens for their own user; another user answers 404 as an unknown one
 (web.principals).
@@ -20,10 +20,10 @@ from typing import Any
 
 import falcon
 
-from services import onboarding
-from services.errors import InvalidInputError, UnknownAccountError, UnknownUserError
-from services.jobs import JobProducer
-from services.settings import Settings
+from services.jobs.producer import JobProducer
+from services.operations import onboarding
+from services.platform.errors import InvalidInputError, UnknownAccountError, UnknownUserError
+from services.platform.settings import Settings
 from web.principals import check_visible, seller_may_call
 
 USERS = "/app/users"

@@ -13,7 +13,7 @@ from typing import Any
 import falcon
 
 from models.jobs import ACCOUNT_RESULT_STATUSES, JOB_STATUSES, LANES, TRIGGERS
-from services.onboarding import USER_ID_PATTERN
+from services.operations.onboarding import USER_ID_PATTERN
 from web.validation import JOB_ID_PATTERN, MAX_LIMIT, MAX_SYNC_USERS
 
 BASE = "/app/job-status"
@@ -130,7 +130,7 @@ _QUEUE_STATS = {
         },
         "oldestWaitingSeconds": _COUNT,
         "workers": _COUNT,
-        # Waiting jobs by lane (services.jobs): the priority lane goes ahead of the standard one.
+        # Waiting jobs by lane (services.jobs.producer): the priority lane goes ahead of the standard one.
         "lanes": {
             "type": "object",
             "required": list(LANES),

@@ -1,4 +1,4 @@
-"""Who is calling: an operator (``API_TOKENS``) or one seller (a scoped token, services.user_tokens).
+"""Who is calling: an operator (``API_TOKENS``) or one seller (a scoped token, services.platform.user_tokens).
 
 web.auth puts a :class:`Principal` in ``req.context.principal`` before any responder runs. The scope
 is two explicit rules, and nothing else in the app checks who is calling:

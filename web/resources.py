@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import falcon
 
-from services.errors import UnknownJobError, UnknownUserError
-from services.job_json import cancel_json, enqueued_json, hourly_json, job_json, user_status_json
-from services.job_queries import JobQueries, StatsSnapshot
-from services.jobs import JobProducer
+from services.jobs.json_shape import cancel_json, enqueued_json, hourly_json, job_json, user_status_json
+from services.jobs.producer import JobProducer
+from services.jobs.queries import JobQueries, StatsSnapshot
+from services.platform.errors import UnknownJobError, UnknownUserError
 from web import validation
 from web.principals import check_visible, principal, seller_may_call
 

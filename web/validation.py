@@ -16,8 +16,8 @@ from urllib.parse import unquote_to_bytes
 import falcon
 
 from models.jobs import JOB_STATUSES
-from services.errors import InvalidInputError
-from services.onboarding import check_user_id
+from services.operations.onboarding import check_user_id
+from services.platform.errors import InvalidInputError
 from web.media import takes_body
 
 #: Job ids are Dramatiq message ids: UUIDs.
@@ -36,7 +36,7 @@ def job_id(value: str) -> str:
 
 
 def user_id(value: str, name: str = "userId") -> str:
-    """The rule of services.onboarding (one rule for every route and the command line)."""
+    """The rule of services.operations.onboarding (one rule for every route and the command line)."""
     try:
         return check_user_id(value, name)
     except InvalidInputError as exc:

@@ -16,7 +16,7 @@ import pytest
 from pymongo import monitoring
 
 from models.connection import connect, disconnect
-from services import jobs
+from services.jobs import producer as jobs
 from tests.support import wait_for
 
 #: MongoDB commands of one job for a user with one account (an hourly sync: a first sync adds its

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Analysis, JobStatus, SellerAccount, User
-from services import jobs
-from services.cache import analysis_key
-from services.errors import UnknownUserError
-from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME
+from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
+from services.jobs import producer as jobs
+from services.platform.errors import UnknownUserError
+from services.sync.cache import analysis_key
 from tests.support import wait_for
 
 
@@ -313,7 +313,7 @@ def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, 
     # Given a job whose message has waited longer than AgeLimit allows (25 hours)
     from actors import process_user
     from actors.queue import DramatiqJobQueue
-    from services.jobs import JobProducer
+    from services.jobs.producer import JobProducer
 
     class StaleQueue(DramatiqJobQueue):
         def message(self, job_id, user_id, trigger, **options):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from services import jobs
+from services.jobs import producer as jobs
 from tests.support import wait_for
 
 

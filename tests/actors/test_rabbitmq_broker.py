@@ -17,7 +17,7 @@ from actors.broker import build_broker
 from actors.queue import DramatiqJobQueue
 from actors.sync import process_user
 from models import JobStatus
-from services.jobs import JobProducer
+from services.jobs.producer import JobProducer
 from tests.support import rabbitmq_url, wait_for
 
 

@@ -16,8 +16,8 @@ import pytest
 from dramatiq.brokers.redis import MAINTENANCE_SCALE
 
 from models import JobStatus
-from services import jobs
-from services.processing import done_key
+from services.jobs import producer as jobs
+from services.sync.processing import done_key
 from tests.support import settings_env, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 
 from models import JobStatus, SellerAccount
 from models.migrate import DOCUMENTS
-from services.demo import sandbox_token
+from services.operations.demo import sandbox_token
 
 TOKEN = sandbox_token("acme-us")
 
@@ -79,7 +79,7 @@ def test_a_refresh_token_given_to_accounts_add_appears_nowhere_but_encrypted(
         [j.to_mongo().to_dict() for j in JobStatus.objects], default=str
     )
     # And the stored form decrypts to it (it was stored, encrypted)
-    from services.secrets import decrypt_token
+    from services.platform.secrets import decrypt_token
 
     assert decrypt_token(SellerAccount.objects.get(user_id="u1").refresh_token, settings) == TOKEN
 

@@ -15,7 +15,7 @@ from models.migrate import DOCUMENTS, create_indexes
 def healthy(make_user, worker, broker, settings, redis_client):
     """A user with a sandbox account, a live worker, and a scheduler leader that has ticked."""
     from cron.scheduler import SyncScheduler
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
 
     make_user("u1", [("US", "acme-us")])
     scheduler = SyncScheduler(settings, get_producer(), redis_client)
@@ -107,7 +107,7 @@ def test_missing_indexes_say_the_release_step_has_not_run(sellersync, healthy, n
     assert ran.code == 1
     assert "FAIL  indexes: indexes missing (" in ran.out
     assert "users: user_id" in ran.out
-    assert "fix: run the release step: python -m services.release" in ran.out
+    assert "fix: run the release step: python -m services.operations.release" in ran.out
     assert "1 of 10 checks failed: indexes." in ran.out
 
 

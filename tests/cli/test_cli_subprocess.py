@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from services.demo import sandbox_token
-from services.settings import Settings
+from services.operations.demo import sandbox_token
+from services.platform.settings import Settings
 from tests.cli.test_cli_doctor import closed_port
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +80,7 @@ def test_an_operator_onboards_a_seller_and_sees_its_first_sync_with_the_script(
     assert json.loads(capacity.stdout)["measured"]["jobs"] == 1
     # And, once a scheduler has ticked, the doctor finds nothing wrong
     from cron.scheduler import SyncScheduler
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
 
     scheduler = SyncScheduler(settings, get_producer(), redis_client)
     scheduler.tick()

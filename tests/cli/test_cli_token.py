@@ -7,7 +7,7 @@ from dataclasses import replace
 import jwt
 import pytest
 
-from services import user_tokens
+from services.platform import user_tokens
 
 
 def test_token_prints_a_token_that_names_the_user_and_lives_15_minutes(sellersync, settings):

@@ -21,8 +21,8 @@ from dramatiq import Message
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from models import SellerAccount, User
-from services.redis_pool import key
-from services.settings import Settings
+from services.platform.redis_pool import key
+from services.platform.settings import Settings
 
 #: A fixed "long ago": seeded users synced at this time (plus their number in seconds) are due.
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)

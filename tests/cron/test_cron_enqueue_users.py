@@ -10,15 +10,15 @@ from dramatiq.brokers.stub import StubBroker
 
 from actors.queue import DramatiqJobQueue
 from models import JobStatus, User
-from services.job_status import JobRecords
-from services.jobs import QUEUE_NAME, JobProducer
+from services.jobs.producer import QUEUE_NAME, JobProducer
+from services.jobs.records import JobRecords
 from tests.cron.cron_support import queued_user_ids, seed_due_users
 from tests.support import wait_for
 
 
 @pytest.fixture
 def producer(broker):
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
 
     return get_producer()
 
@@ -65,7 +65,7 @@ def test_unknown_ids_are_skipped_and_duplicates_get_one_job(producer, settings, 
     seed_due_users(2)
 
     # When they are enqueued with an unknown id and a repeat
-    with caplog.at_level(logging.WARNING, logger="services.jobs"):
+    with caplog.at_level(logging.WARNING, logger="services.jobs.producer"):
         results = producer.enqueue_users(["due-000000", "ghost", "due-000001", "due-000000"])
 
     # Then the unknown one is skipped with a warning, and the repeat gets the first one's job

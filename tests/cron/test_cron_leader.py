@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from cron.leader import LeaderLease
-from services.redis_pool import key
+from services.platform.redis_pool import key
 
 
 @pytest.fixture

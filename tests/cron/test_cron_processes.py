@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cron.leader import POLLS_PER_PERIOD
-from services.redis_pool import key
+from services.platform.redis_pool import key
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seeded_ids
 from tests.support import settings_env, wait_for
 

@@ -11,8 +11,8 @@ import pytest
 from cron.leader import LeaderLease
 from cron.scheduler import SyncScheduler
 from models import JobStatus, User
-from services.due_users import due_user_batches
-from services.redis_pool import key
+from services.platform.redis_pool import key
+from services.schedule.due_users import due_user_batches
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seed_due_users, seeded_ids
 from tests.support import wait_for
 
@@ -21,7 +21,7 @@ NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def producer(broker):
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
 
     return get_producer()
 
@@ -216,7 +216,7 @@ def test_a_user_whose_job_ends_during_the_tick_is_not_enqueued_again(
 
 
 def tick_still_due(settings, user_ids):
-    from services.due_users import still_due
+    from services.schedule.due_users import still_due
 
     return still_due(settings, user_ids, read_at=NOW)
 

@@ -41,7 +41,7 @@ def test_the_lease_grace_lead_and_skew_margin_follow_the_tick_period(
     scheduled, time_scale, lease, grace, lead, skew
 ):
     # Given the scheduler's settings in real time and at an hour a minute (a tick every 5 s)
-    from services.scheduler_timing import due_lead, skew_margin
+    from services.schedule.timing import due_lead, skew_margin
 
     # When its jobs are registered
     sync, jobs = scheduled(**time_scale)

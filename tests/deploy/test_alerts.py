@@ -17,10 +17,10 @@ import falcon.testing
 import pytest
 import yaml
 
-from services import scheduler_state
-from services.job_status import utcnow
-from services.jobs import get_producer
-from services.worker_metrics import METRICS, WorkerMetrics
+from services.jobs.producer import get_producer
+from services.jobs.records import utcnow
+from services.platform.worker_metrics import METRICS, WorkerMetrics
+from services.schedule import state as scheduler_state
 from web.app import create_app
 from web.config import WebConfig
 

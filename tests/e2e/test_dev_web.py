@@ -16,7 +16,7 @@ import requests
 
 from devmode.topology import start
 from embedded.ports import free_port
-from services.settings import configure
+from services.platform.settings import configure
 from tests.support import wait_for
 from web.gunicorn_worker import REQUEST_READ_SECONDS
 

@@ -11,11 +11,11 @@ import json
 import pytest
 
 from models import Analysis, JobStatus
-from services import jobs
-from services.cache import analysis_key
-from services.demo import sandbox_token
-from services.first_look import PENDING_KPIS
-from services.onboarding import connect_and_sync
+from services.jobs import producer as jobs
+from services.operations.demo import sandbox_token
+from services.operations.onboarding import connect_and_sync
+from services.sync.cache import analysis_key
+from services.sync.first_look import PENDING_KPIS
 from tests.support import CliWorker, wait_for
 
 pytestmark = pytest.mark.e2e

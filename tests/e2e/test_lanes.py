@@ -17,8 +17,8 @@ from actors.lanes import PRIORITY_ACTOR, PRIORITY_LANE_PRIORITY, STANDARD_ACTOR,
 from actors.queue import DramatiqJobQueue
 from actors.sync import PERMANENT_ERRORS, sync_user
 from models import JobStatus
-from services import jobs
-from services.jobs import PRIORITY_QUEUE_NAME, QUEUE_NAME, JobProducer
+from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME, JobProducer
+from services.jobs import producer as jobs
 from tests.support import CliWorker, rabbitmq_url, wait_for
 
 pytestmark = pytest.mark.e2e

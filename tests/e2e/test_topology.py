@@ -19,10 +19,10 @@ import pytest
 
 from devmode.topology import start
 from models import JobStatus, SellerAccount
-from services import jobs
-from services.demo import seed_demo_users
-from services.processing import done_key
-from services.settings import configure
+from services.jobs import producer as jobs
+from services.operations.demo import seed_demo_users
+from services.platform.settings import configure
+from services.sync.processing import done_key
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from services.accounts import connect_account, create_user
-from services.demo import sandbox_token
-from services.settings import get_settings
-from services.store import connect_store
+from services.operations.accounts import connect_account, create_user
+from services.operations.demo import sandbox_token
+from services.platform.settings import get_settings
+from services.platform.store import connect_store
 from tests.reliability.support import countries_of, seller_name
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from services import jobs
+from services.jobs import producer as jobs
 from tests.reliability.support import (
     FULL,
     ReportRow,

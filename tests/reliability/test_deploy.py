@@ -15,8 +15,8 @@ import requests
 
 from embedded.ports import free_port
 from embedded.procfile import read_procfile
-from services import jobs
-from services.redis_pool import key
+from services.jobs import producer as jobs
+from services.platform.redis_pool import key
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from actors.parent_watch import DEATH_SIGNAL
-from services import jobs
+from services.jobs import producer as jobs
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,

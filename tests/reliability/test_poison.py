@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from models import JobStatus, SellerAccount, User
-from services import jobs
-from services.processing import done_key
+from services.jobs import producer as jobs
+from services.sync.processing import done_key
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,

@@ -1,4 +1,4 @@
-"""Property tests of the onboarding entry points (services.onboarding), given anything.
+"""Property tests of the onboarding entry points (services.operations.onboarding), given anything.
 
 Users are added, saved, enabled or disabled; accounts connected, re-authorised, disabled and listed.
 Whatever a caller passes (text with control characters or a lone surrogate, a MongoDB operator such as
@@ -21,16 +21,16 @@ from hypothesis import strategies as st
 
 from models import JobStatus, SellerAccount, User
 from models.jobs import ACTIVE_STATUSES
-from services import onboarding
-from services.demo import sandbox_token
-from services.errors import (
+from services.operations import onboarding
+from services.operations.demo import sandbox_token
+from services.platform.errors import (
     AlreadyExistsError,
     InvalidInputError,
     UnknownAccountError,
     UnknownUserError,
 )
-from services.secrets import decrypt_token
-from services.spapi_client import marketplace_for
+from services.platform.secrets import decrypt_token
+from services.sync.spapi_client import marketplace_for
 
 #: u1: sync enabled, an account in US; u2: sync disabled, accounts in US and DE; u3: no account.
 USERS = ("u1", "u2", "u3")

@@ -17,7 +17,7 @@ import falcon
 from cryptography.fernet import Fernet
 
 from models import JobStatus, SellerAccount
-from services.logs import JsonFormatter
+from services.platform.logs import JsonFormatter
 from tests.security.routes import concrete
 from tests.support import wait_for
 from web.openapi import build_document

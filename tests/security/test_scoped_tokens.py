@@ -24,8 +24,8 @@ import falcon.testing
 import jwt
 import pytest
 
-from services import user_tokens
-from services.demo import sandbox_token
+from services.operations.demo import sandbox_token
+from services.platform import user_tokens
 from tests.security.routes import concrete, protected_operations
 from tests.web.factory import TOKEN
 from web.app import create_app

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from models import JobStatus
 from models.jobs import ACTIVE_STATUSES, TRIGGERS
-from services.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
+from services.platform.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 
 USERS = ("u1", "u2", "u3")
 OPERATORS = ("$ne", "$gt", "$gte", "$regex", "$in", "$nin", "$exists", "$where", "$expr")

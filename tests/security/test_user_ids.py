@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from models import User
-from services.errors import InvalidInputError
-from services.onboarding import check_user_id
+from services.operations.onboarding import check_user_id
+from services.platform.errors import InvalidInputError
 
 LOOK_ALIKES = {
     "leading space": " u1",

@@ -15,7 +15,7 @@ from web.config import WebConfig
 
 @pytest.fixture
 def producer(broker):
-    from services.jobs import get_producer
+    from services.jobs.producer import get_producer
 
     return get_producer()
 

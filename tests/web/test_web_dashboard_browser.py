@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import JobStatus, User
-from services import user_tokens
+from services.platform import user_tokens
 from tests.support.browser import chromium
 from tests.web.factory import TOKEN
 from web.devserver import serve_in_thread

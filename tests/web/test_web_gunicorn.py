@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from embedded.ports import free_port
-from services import jobs
+from services.jobs import producer as jobs
 from tests.support import settings_env
 from tests.web.factory import TOKEN
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from models import JobStatus, SellerAccount, User
-from services.demo import sandbox_token
+from services.operations.demo import sandbox_token
 
 TOKEN_US = sandbox_token("acme-us")
 USERS = "/app/users"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.job_queries import StatsSnapshot
+from services.jobs.queries import StatsSnapshot
 
 
 class Counter:

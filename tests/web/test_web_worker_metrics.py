@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from services import jobs
+from services.jobs import producer as jobs
 from tests.services.helpers import finished
 from tests.support import wait_for
 
@@ -84,8 +84,8 @@ def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
     make_user("u-new")
 
     # When the seller connects an account, and its first sync ends
-    from services.demo import sandbox_token
-    from services.onboarding import connect_and_sync
+    from services.operations.demo import sandbox_token
+    from services.operations.onboarding import connect_and_sync
 
     connected = connect_and_sync(
         jobs.get_producer(), "u-new", "US", sandbox_token("new-us"), seller_id="new-us", settings=settings

@@ -1,0 +1,104 @@
+"""The JSON shape of jobs (DESIGN.md): what the REST API answers and ``sellersync … --json`` prints.
+
+One module for both front ends, so a job reads the same through either: camelCase keys, ISO 8601
+UTC timestamps ending in ``Z``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from models import AccountResult, JobError, JobStatus, User
+from services.jobs.producer import Enqueued
+from services.jobs.records import Cancellation
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2024-05-01T12:00:00.123Z``; a naive datetime is taken to be UTC (how MongoDB stores them)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error_json(error: JobError | None) -> dict[str, str] | None:
+    return None if error is None else {"type": error.type, "message": error.message}
+
+
+def account_result_json(account: AccountResult) -> dict[str, Any]:
+    """One account's part of a job (not the seller account: operations.onboarding.account_json)."""
+    return {
+        "region": account.region,
+        "country": account.country,
+        "status": account.status,
+        "ordersFetched": account.orders_fetched or 0,
+        "durationMs": account.duration_ms,
+        "error": error_json(account.error),
+        "firstLookAt": iso(account.first_look_at),
+        "analysedAt": iso(account.analysed_at),
+    }
+
+
+def job_json(job: JobStatus) -> dict[str, Any]:
+    return {
+        "jobId": job.job_id,
+        "userId": job.user_id,
+        "status": job.status,
+        "trigger": job.trigger,
+        "lane": job.lane or "standard",
+        "promotedAt": iso(job.promoted_at),
+        "attempts": job.attempts or 0,
+        "maxAttempts": job.max_attempts,
+        "quotaWaits": job.quota_waits or 0,
+        "queuedAt": iso(job.queued_at),
+        "startedAt": iso(job.started_at),
+        "completedAt": iso(job.completed_at),
+        "failedAt": iso(job.failed_at),
+        "cancelRequestedAt": iso(job.cancel_requested_at),
+        "durationMs": job.duration_ms,
+        "progress": job.progress,
+        "accountsTotal": job.accounts_total,
+        "accountsProcessed": job.accounts_processed,
+        "accountsFailed": job.accounts_failed,
+        "accounts": [account_result_json(a) for a in job.accounts],
+        "error": error_json(job.error),
+        "worker": job.worker,
+    }
+
+
+def enqueued_json(enqueued: Enqueued) -> dict[str, Any]:
+    """One user's answer to a manual enqueue (``POST /app/job-status/sync``, ``sellersync enqueue``)."""
+    return {
+        "userId": enqueued.user_id,
+        "jobId": enqueued.job_id,
+        "deduplicated": enqueued.deduplicated,
+        "promoted": enqueued.promoted,
+    }
+
+
+def cancel_json(cancellation: Cancellation) -> dict[str, Any]:
+    """The job after a cancel, and what the cancel did: ``"cancel"`` is ``"done"`` (the job is
+    cancelled) or ``"requested"`` (it runs on and stops before its next account, or completes if that
+    was its last); ``"repeated"`` is true when an earlier cancel had already done or asked as much."""
+    return {
+        **job_json(cancellation.record),
+        "cancel": "done" if cancellation.done else "requested",
+        "repeated": cancellation.repeated,
+    }
+
+
+def user_status_json(user: User, jobs: list[JobStatus]) -> dict[str, Any]:
+    """A user's sync status: ``jobs`` as given (newest first), the first of them as ``latest``."""
+    return {
+        "userId": user.user_id,
+        "lastSyncedAt": iso(user.last_synced_at),
+        "latest": job_json(jobs[0]) if jobs else None,
+        "jobs": [job_json(j) for j in jobs],
+    }
+
+
+def hourly_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completed and failed jobs per hour (services.jobs.queries.JobQueries.hourly)."""
+    return [{"hour": iso(r["hour"]), "completed": r["completed"], "failed": r["failed"]} for r in rows]

@@ -1,0 +1,294 @@
+"""Job-status transitions, each one atomic conditional update on the JobStatus record.
+
+queued → running → completed | retrying → running … | failed | cancelled. A transition names the
+states it may leave, so two actors racing (a cancel and a start, say) cannot both win.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from models import AccountResult, JobError, JobStatus
+from models.jobs import ACTIVE_STATUSES, lane_of
+from services.platform.errors import JobStateError, UnknownJobError
+from services.platform.settings import Settings, get_settings
+
+MAX_ERROR_MESSAGE = 2000
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What a cancel did: ``record`` as it now is; ``repeated`` when an earlier cancel already had."""
+
+    record: JobStatus
+    repeated: bool
+
+    @property
+    def done(self) -> bool:
+        """True when the job is cancelled; False when it runs on and only the request is recorded."""
+        return self.record.status == "cancelled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+def job_error(exc: BaseException) -> JobError:
+    """The stored form of an exception: its class name and a bounded message (never a secret).
+
+    Our own errors are built from Amazon's codes and messages only; refresh tokens never reach them.
+    """
+    message = str(exc) or repr(exc)
+    return JobError(type=type(exc).__name__, message=message[:MAX_ERROR_MESSAGE])
+
+
+@dataclass
+class JobRecords:
+    settings: Settings
+    clock: Callable[[], datetime] = utcnow
+    #: job_id -> when this process started the job's current attempt (read by ``finish``).
+    _started: dict[str, datetime] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def default(cls) -> JobRecords:
+        return cls(get_settings())
+
+    def _expiry(self, now: datetime) -> datetime:
+        return now + timedelta(days=self.settings.job_status_retention_days)
+
+    def new_record(
+        self,
+        job_id: str,
+        user_id: str,
+        trigger: str,
+        *,
+        retry_of: str | None = None,
+        now: datetime | None = None,
+    ) -> JobStatus:
+        now = now or self.clock()
+        return JobStatus(
+            job_id=job_id,
+            user_id=user_id,
+            status="queued",
+            trigger=trigger,
+            lane=lane_of(trigger),
+            attempts=0,
+            max_attempts=self.settings.job_max_retries + 1,
+            queued_at=now,
+            updated_at=now,
+            retry_of=retry_of,
+            expires_at=self._expiry(now),
+        )
+
+    def create_queued(
+        self, job_id: str, user_id: str, trigger: str, *, retry_of: str | None = None
+    ) -> JobStatus:
+        return self.new_record(job_id, user_id, trigger, retry_of=retry_of).save(force_insert=True)
+
+    def insert_many(self, records: Iterable[JobStatus]) -> int:
+        """One bulk insert for many new records (the scheduler's batches)."""
+        documents = [r.to_mongo() for r in records]
+        if documents:
+            JobStatus._get_collection().insert_many(documents, ordered=False)
+        return len(documents)
+
+    def queued_documents(
+        self, jobs: Iterable[tuple[str, str, str]], *, now: datetime | None = None
+    ) -> list[dict]:
+        """The stored form of new ``queued`` records for ``(job_id, user_id, trigger)`` triples.
+
+        The same documents as ``new_record(...).to_mongo()`` (one is built as the template, so new
+        fields and defaults follow the model), copied as plain dicts: building 100,000 MongoEngine
+        documents costs seconds, most of a scheduler tick's time otherwise.
+        """
+        now = now or self.clock()
+        template = self.new_record("", "", "schedule", now=now).to_mongo().to_dict()
+        lists = [name for name, value in template.items() if isinstance(value, list)]
+        documents = []
+        for job_id, user_id, trigger in jobs:
+            document = {**template, "job_id": job_id, "user_id": user_id, "trigger": trigger}
+            document["lane"] = lane_of(trigger)
+            for name in lists:
+                document[name] = list(template[name])
+            documents.append(document)
+        return documents
+
+    def insert_queued(self, jobs: Iterable[tuple[str, str, str]], *, now: datetime | None = None) -> int:
+        """Create ``queued`` records for ``(job_id, user_id, trigger)`` triples in one bulk insert."""
+        documents = self.queued_documents(jobs, now=now)
+        if documents:
+            JobStatus._get_collection().insert_many(documents, ordered=False)
+        return len(documents)
+
+    def get(self, job_id: str) -> JobStatus:
+        record = JobStatus.objects(job_id=job_id).first()
+        if record is None:
+            raise UnknownJobError(f"no job with id {job_id!r}")
+        return record
+
+    def start(
+        self,
+        job_id: str,
+        user_id: str,
+        *,
+        worker: str | None = None,
+        new_attempt: bool = True,
+        quota_waits: int = 0,
+        promoted: bool = False,
+    ) -> JobStatus | None:
+        """Mark the job running; None when it must not run (cancelled, finished, or promoted away).
+
+        ``new_attempt`` is False when the job resumes after a quota wait: that is the same attempt.
+        ``running`` may be left for ``running`` again: that is a redelivery after a worker died.
+        ``promoted`` says the delivery is the priority-lane copy of a promoted job; the other copy
+        (still in the standard lane) must not run once the record is promoted: that condition is part
+        of the update, so a promotion and a start cannot both win.
+        A record that does not exist (expired, or written to another store) is created running.
+        """
+        now = self.clock()
+        changes = dict(
+            set__status="running",
+            set__started_at=now,
+            set__updated_at=now,
+            set__expires_at=self._expiry(now),
+            set__worker=worker or worker_id(),
+            set__quota_waits=quota_waits,
+            inc__attempts=1 if new_attempt else 0,
+        )
+        # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
+        # every server, where the embedded document server's findAndModify scans the collection.
+        runnable = {} if promoted else {"promoted_at": None}
+        if JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES, **runnable).update_one(**changes):
+            self._started[job_id] = now
+            return JobStatus.objects(job_id=job_id).first()
+        if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
+            return None
+        self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
+        if not JobStatus.objects(job_id=job_id, status="queued").update_one(**changes):
+            return None
+        self._started[job_id] = now
+        return JobStatus.objects(job_id=job_id).first()
+
+    def promote(self, job_id: str) -> bool:
+        """Move a queued standard-lane job into the priority lane; False when it is no longer queued
+        there (a worker started it, or another enqueue promoted it first)."""
+        now = self.clock()
+        return bool(
+            JobStatus.objects(job_id=job_id, status="queued", promoted_at=None).update_one(
+                set__promoted_at=now, set__lane="priority", set__updated_at=now
+            )
+        )
+
+    def unpromote(self, job_id: str) -> None:
+        """Undo :meth:`promote` when the priority copy could not be sent (the first copy runs again)."""
+        JobStatus.objects(job_id=job_id, status="queued").update_one(
+            unset__promoted_at=True, set__lane="standard"
+        )
+
+    def plan_accounts(self, job_id: str, accounts: list[AccountResult]) -> JobStatus | None:
+        """Set the job's account list on its first attempt; later attempts keep the results so far.
+
+        Returns the record when it already had accounts (their results are what a retry resumes
+        from), None when this call set them: nothing is done yet, so the record is not read again.
+        """
+        if JobStatus.objects(job_id=job_id, accounts__size=0).update_one(set__accounts=accounts):
+            return None
+        return JobStatus.objects(job_id=job_id).first()
+
+    def record_account(self, job_id: str, result: AccountResult) -> None:
+        """Store one account's result (replacing an earlier attempt's): this is the job's progress report."""
+        now = self.clock()
+        document = result.to_mongo().to_dict()
+        collection = JobStatus._get_collection()
+        replaced = collection.update_one(
+            {"job_id": job_id, "accounts.marketplace_id": result.marketplace_id},
+            {"$set": {"accounts.$": document, "updated_at": now}},
+        )
+        if replaced.matched_count == 0:  # an account added since the job's first attempt
+            collection.update_one(
+                {"job_id": job_id}, {"$push": {"accounts": document}, "$set": {"updated_at": now}}
+            )
+
+    def record_first_look(self, job_id: str, marketplace_id: str, at: datetime) -> None:
+        """Note when the job cached the account's first look (its result is still pending)."""
+        JobStatus._get_collection().update_one(
+            {"job_id": job_id, "accounts.marketplace_id": marketplace_id},
+            {"$set": {"accounts.$.first_look_at": at, "updated_at": self.clock()}},
+        )
+
+    def finish_unsent(self, job_id: str, error: BaseException) -> None:
+        """A queued job whose message could not be sent: failed, with the reason."""
+        now = self.clock()
+        JobStatus.objects(job_id=job_id, status="queued").update_one(
+            set__status="failed", set__failed_at=now, set__updated_at=now, set__error=job_error(error)
+        )
+
+    def expire(self, job_id: str, reason: str) -> bool:
+        """A queued or retrying job that will never run (its message expired): failed, with ``reason``."""
+        now = self.clock()
+        error = JobError(type="JobExpired", message=reason)
+        return bool(
+            JobStatus.objects(job_id=job_id, status__in=("queued", "retrying")).update_one(
+                set__status="failed", set__failed_at=now, set__updated_at=now, set__error=error
+            )
+        )
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        return JobStatus.objects(job_id=job_id, cancel_requested=True).only("job_id").first() is not None
+
+    def finish(self, job_id: str, status: str, error: BaseException | None = None) -> bool:
+        """Move a running job to completed, retrying, failed or cancelled; False when it was not running.
+
+        The attempt's start is remembered by :meth:`start` in this process (the same worker process
+        starts and finishes a delivery), so the record is not read first; it is read only when this
+        process did not start the job.
+        """
+        now = self.clock()
+        started_at = self._started.pop(job_id, None)
+        if started_at is None:
+            record = JobStatus.objects(job_id=job_id).only("started_at").first()
+            started_at = record.started_at if record is not None else None
+        changes: dict = dict(set__status=status, set__updated_at=now, set__expires_at=self._expiry(now))
+        if started_at is not None:
+            changes["set__duration_ms"] = int((now - started_at).total_seconds() * 1000)
+        if status == "completed":
+            changes.update(set__completed_at=now, unset__error=True)
+        elif status == "failed":
+            changes["set__failed_at"] = now
+        elif status == "cancelled":
+            changes["set__cancelled_at"] = now
+        if error is not None:
+            changes["set__error"] = job_error(error)
+        return bool(JobStatus.objects(job_id=job_id, status="running").update_one(**changes))
+
+    def cancel(self, job_id: str) -> Cancellation:
+        """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.
+
+        The time of the request is kept on the record (``cancel_requested_at``), also when the running
+        job completes its last account anyway. Cancelling again is idempotent: it writes nothing and
+        says ``repeated``. Raises UnknownJobError, or JobStateError when the job completed or failed.
+        """
+        now = self.clock()
+        requested = dict(set__cancel_requested=True, set__cancel_requested_at=now, set__updated_at=now)
+        record = JobStatus.objects(job_id=job_id, status__in=("queued", "retrying")).modify(
+            new=True, set__status="cancelled", set__cancelled_at=now, **requested
+        )
+        if record is None:
+            record = JobStatus.objects(job_id=job_id, status="running", cancel_requested__ne=True).modify(
+                new=True, **requested
+            )
+        if record is not None:
+            return Cancellation(record, repeated=False)
+        current = self.get(job_id)
+        if current.status in ("running", "cancelled"):
+            return Cancellation(current, repeated=True)
+        raise JobStateError(f"job {job_id} is already {current.status}")

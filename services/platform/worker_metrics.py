@@ -1,0 +1,215 @@
+"""Counters and histograms that worker processes add to in Redis, and the reader that /metrics uses.
+
+Workers are separate processes (and hosts) and never serve HTTP, so what they count is aggregated
+in Redis, as the queue statistics are: one hash per metric, ``<ns>:metrics:<name>``, one field per
+label set (histograms: one field per bucket, plus ``count`` and ``sum``). Every web process then
+reads the same totals with one pipelined ``HGETALL`` per metric. prometheus-client's multiprocess
+mode was the alternative and does not fit: it aggregates files of one host's processes, while our
+workers run on other dynos than the web process that is scraped.
+
+Declare a metric once in :data:`METRICS`; then, anywhere in a worker::
+
+    worker_metrics.count("spapi_requests", {"operation": "getOrders", "outcome": "429"})
+    worker_metrics.observe("job_duration_seconds", {"trigger": "schedule", "status": "completed"}, 12.5)
+
+or, for several updates in one Redis round trip, ``batch = worker_metrics.batch()``, the same calls
+on ``batch``, then ``batch.flush()``. Labels must be exactly the declared ones. A metric never fails
+the work it measures: a Redis error while recording is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis
+
+from services.platform.redis_pool import get_redis, key
+from services.platform.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A counter (``buckets`` empty) or a histogram (``buckets``: upper bounds in seconds)."""
+
+    help: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] = ()
+
+    @property
+    def is_histogram(self) -> bool:
+        return bool(self.buckets)
+
+
+#: Seconds: waits from a few milliseconds of quota pacing to the minute of a getOrders refill.
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300)
+#: Seconds: an attempt of a job, up to JOB_TIME_LIMIT_SECONDS' default.
+JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
+
+#: Seconds: from connecting an account to its first analysis, a first look's seconds to a backfill's hours.
+FIRST_ANALYSIS_BUCKETS = (5, 15, 30, 60, 120, 300, 900, 3600, 14400)
+
+#: Every worker-side metric: name (exposed as ``sellersync_<name>``) -> declaration.
+METRICS: dict[str, Metric] = {
+    "spapi_requests": Metric(
+        "SP-API HTTP requests by operation and outcome (2xx, 429, 4xx, 5xx, timeout, connection, error).",
+        ("operation", "outcome"),
+    ),
+    "spapi_quota_wait_seconds": Metric(
+        "Waits for an SP-API quota token: slept in the worker thread (sleep) or with the job handed "
+        "back to the broker (handoff).",
+        ("operation", "kind"),
+        WAIT_BUCKETS,
+    ),
+    "job_retries": Metric("Job retries scheduled, by the exception that caused them.", ("reason",)),
+    "job_duration_seconds": Metric(
+        "Duration of each job attempt, by trigger and how the attempt ended.",
+        ("trigger", "status"),
+        JOB_BUCKETS,
+    ),
+    "first_analysis_seconds": Metric(
+        "Seconds from connecting (or re-authorising) an account to its first analysis in the cache, "
+        "by kind: a first look (a first sync) or a full analysis.",
+        ("kind",),
+        FIRST_ANALYSIS_BUCKETS,
+    ),
+}
+
+
+def _field(metric: Metric, labels: Mapping[str, str], *suffix: str) -> str:
+    if set(labels) != set(metric.labels):
+        raise ValueError(f"labels must be {metric.labels}, got {tuple(labels)}")
+    return json.dumps([str(labels[name]) for name in metric.labels] + list(suffix))
+
+
+class Batch:
+    """Updates queued on one pipeline and sent by :meth:`flush` in one round trip."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self._settings = settings
+        self._pipe = client.pipeline(transaction=False)
+        self._queued = 0
+
+    def count(self, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
+        metric = METRICS[name]
+        self._pipe.hincrbyfloat(key(self._settings, "metrics", name), _field(metric, labels), amount)
+        self._queued += 1
+
+    def observe(self, name: str, labels: Mapping[str, str], seconds: float) -> None:
+        """One observation: its bucket (the first upper bound it does not exceed), count and sum."""
+        metric = METRICS[name]
+        name_key = key(self._settings, "metrics", name)
+        index = bisect.bisect_left(metric.buckets, seconds)  # len(buckets): only in +Inf
+        self._pipe.hincrby(name_key, _field(metric, labels, f"b{index}"), 1)
+        self._pipe.hincrby(name_key, _field(metric, labels, "count"), 1)
+        self._pipe.hincrbyfloat(name_key, _field(metric, labels, "sum"), seconds)
+        self._queued += 1
+
+    def flush(self) -> None:
+        """Send what was queued (nothing: no round trip); a Redis error is logged, never raised."""
+        if not self._queued:
+            return
+        self._queued = 0
+        try:
+            self._pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("Could not record worker metrics (%s); they are dropped.", exc)
+            self._pipe.reset()
+
+
+class WorkerMetrics:
+    """The metrics of one Redis namespace: record with :meth:`batch`/:meth:`count`/:meth:`observe`."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+
+    def batch(self) -> Batch:
+        return Batch(self._client, self._settings)
+
+    def count(self, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
+        batch = self.batch()
+        batch.count(name, labels, amount)
+        batch.flush()
+
+    def observe(self, name: str, labels: Mapping[str, str], seconds: float) -> None:
+        batch = self.batch()
+        batch.observe(name, labels, seconds)
+        batch.flush()
+
+    def read(self) -> dict[str, dict[tuple[str, ...], float | Histogram]]:
+        """Every declared metric: label values -> total (counters) or :class:`Histogram`. One round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        for name in METRICS:
+            pipe.hgetall(key(self._settings, "metrics", name))
+        return {name: _decode(METRICS[name], raw) for name, raw in zip(METRICS, pipe.execute(), strict=True)}
+
+
+@dataclass
+class Histogram:
+    #: Observations per bucket (not cumulative), the last one for +Inf.
+    counts: list[int]
+    count: int = 0
+    sum: float = 0.0
+
+    def cumulative(self, bounds: tuple[float, ...]) -> list[tuple[str, int]]:
+        """Prometheus buckets: ``(le, observations <= le)``, ending with ``+Inf``."""
+        total, rows = 0, []
+        for bound, counted in zip((*map(str, map(float, bounds)), "+Inf"), self.counts, strict=True):
+            total += counted
+            rows.append((bound, total))
+        return rows
+
+
+def _decode(metric: Metric, raw: dict[bytes, bytes]) -> dict[tuple[str, ...], float | Histogram]:
+    values: dict[tuple[str, ...], float | Histogram] = {}
+    width = len(metric.labels)
+    for field, value in raw.items():
+        parts = json.loads(field)
+        labels = tuple(parts[:width])
+        if not metric.is_histogram:
+            values[labels] = float(value)
+            continue
+        histogram = values.setdefault(labels, Histogram([0] * (len(metric.buckets) + 1)))
+        part = parts[width]
+        if part == "count":
+            histogram.count = int(value)
+        elif part == "sum":
+            histogram.sum = float(value)
+        else:
+            histogram.counts[int(part[1:])] = int(value)
+    return values
+
+
+_lock = threading.Lock()
+_default: WorkerMetrics | None = None
+
+
+def default() -> WorkerMetrics:
+    """The process's metrics, on its settings and Redis pool (built on first use)."""
+    global _default
+    with _lock:
+        if _default is None:
+            settings = get_settings()
+            _default = WorkerMetrics(get_redis(settings), settings)
+        return _default
+
+
+def batch() -> Batch:
+    return default().batch()
+
+
+def count(name: str, labels: Mapping[str, str], amount: float = 1) -> None:
+    """Add ``amount`` to the counter ``name`` (declared in :data:`METRICS`) for ``labels``."""
+    default().count(name, labels, amount)
+
+
+def observe(name: str, labels: Mapping[str, str], seconds: float) -> None:
+    """Add one observation of ``seconds`` to the histogram ``name`` for ``labels``."""
+    default().observe(name, labels, seconds)

@@ -1,0 +1,219 @@
+"""The KPIs of one seller account, computed in Decimal from what the fetch stored.
+
+Sources, and why:
+- revenue, orders, units and the 30 daily rows come from getOrderMetrics (Amazon's own daily sums,
+  which leave cancelled orders out);
+- the cancellation rate comes from the orders (purchased in the window, cancelled / all);
+- inventory from the FBA summaries; a SKU is *low stock* when it has sellable units that cover fewer
+  than 14 days of its own 30-day sales (units_30d / 30 a day). Out-of-stock SKUs are counted in
+  ``skus_out_of_stock`` and not repeated in ``low_stock``.
+Money is serialised as strings with the currency's decimals; ratios as strings too, never floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import redis
+
+from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount
+from services.platform.settings import Settings
+from services.sync import cache
+from services.sync.fetch import METRICS_DAYS, metrics_window
+
+LOW_STOCK_DAYS = 14
+#: Currencies without minor units.
+ZERO_DECIMAL_CURRENCIES = {"JPY"}
+MARKETPLACE_CURRENCY = {
+    "US": "USD", "CA": "CAD", "MX": "MXN", "BR": "BRL", "GB": "GBP", "UK": "GBP", "DE": "EUR", "FR": "EUR",
+    "IT": "EUR", "ES": "EUR", "NL": "EUR", "SE": "SEK", "PL": "PLN", "IN": "INR", "TR": "TRY", "AE": "AED",
+    "JP": "JPY", "AU": "AUD", "SG": "SGD",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DayMetric:
+    day: date
+    revenue: Decimal
+    orders: int
+    units: int
+
+
+@dataclass(frozen=True)
+class StockLine:
+    sku: str
+    sellable: int
+    units_30d: int | None
+
+
+def money(value: Decimal, currency: str) -> str:
+    exponent = Decimal("1") if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
+    return str(value.quantize(exponent, rounding=ROUND_HALF_UP))
+
+
+def compute_kpis(
+    *,
+    today: date,
+    currency: str,
+    days: Iterable[DayMetric],
+    order_statuses: Iterable[str],
+    stock: Iterable[StockLine],
+) -> dict[str, Any]:
+    """Pure KPI computation over the 30 days ending with ``today``."""
+    by_day = {d.day: d for d in days}
+    window = [today - timedelta(days=offset) for offset in range(METRICS_DAYS - 1, -1, -1)]
+    rows = [by_day.get(day) or DayMetric(day, Decimal(0), 0, 0) for day in window]
+
+    last7, prev7 = rows[-7:], rows[-14:-7]
+    revenue_7d = sum((r.revenue for r in last7), Decimal(0))
+    revenue_prev_7d = sum((r.revenue for r in prev7), Decimal(0))
+    revenue_30d = sum((r.revenue for r in rows), Decimal(0))
+    orders_30d = sum(r.orders for r in rows)
+
+    statuses = list(order_statuses)
+    cancelled = sum(1 for s in statuses if s == "Canceled")
+
+    stock_lines = list(stock)
+    low_stock = []
+    for line in stock_lines:
+        if line.sellable <= 0 or not line.units_30d:
+            continue
+        cover = Decimal(line.sellable) * METRICS_DAYS / Decimal(line.units_30d)
+        if cover < LOW_STOCK_DAYS:
+            low_stock.append(
+                {
+                    "sku": line.sku,
+                    "sellable": line.sellable,
+                    "units_30d": line.units_30d,
+                    "days_of_cover": str(cover.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)),
+                }
+            )
+    low_stock.sort(key=lambda entry: (Decimal(entry["days_of_cover"]), entry["sku"]))
+
+    return {
+        "currency": currency,
+        "revenue_7d": money(revenue_7d, currency),
+        "revenue_30d": money(revenue_30d, currency),
+        "orders_7d": sum(r.orders for r in last7),
+        "orders_30d": orders_30d,
+        "units_30d": sum(r.units for r in rows),
+        "average_order_value_30d": money(revenue_30d / orders_30d, currency) if orders_30d else None,
+        "revenue_growth_wow_pct": (
+            str(
+                ((revenue_7d - revenue_prev_7d) * 100 / revenue_prev_7d).quantize(
+                    Decimal("0.1"), ROUND_HALF_UP
+                )
+            )
+            if revenue_prev_7d
+            else None
+        ),
+        "cancellation_rate_30d": (
+            str((Decimal(cancelled) / len(statuses)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+            if statuses
+            else None
+        ),
+        "daily": [
+            {
+                "date": r.day.isoformat(),
+                "revenue": money(r.revenue, currency),
+                "orders": r.orders,
+                "units": r.units,
+            }
+            for r in rows
+        ],
+        "inventory": {
+            "sellable_units": sum(max(line.sellable, 0) for line in stock_lines),
+            "skus": len(stock_lines),
+            "skus_out_of_stock": sum(1 for line in stock_lines if line.sellable <= 0),
+            "low_stock": low_stock,
+        },
+    }
+
+
+def without_pending(kpis: dict[str, Any], pending: Iterable[str]) -> dict[str, Any]:
+    """The KPIs with each pending one set to null (``low_stock`` lives under ``inventory``)."""
+    for name in pending:
+        if name in kpis:
+            kpis[name] = None
+        elif name in kpis.get("inventory", {}):
+            kpis["inventory"][name] = None
+    return kpis
+
+
+def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[str] = ()) -> Analysis:
+    """Compute the account's KPIs from the stored data and upsert its Analysis document.
+
+    ``pending`` names KPIs the stored data cannot give yet (a first look: services.sync.first_look); they
+    are stored as null, and the analysis is marked incomplete.
+    """
+    pending = list(pending)
+    today = now.astimezone(UTC).date()
+    start, end = metrics_window(today)
+    scope = {"user_id": account.user_id, "marketplace_id": account.marketplace_id}
+    metrics = list(SalesMetric.objects(**scope, day__gte=start, day__lt=end))
+    currency = next(
+        (m.currency for m in metrics if m.currency),
+        MARKETPLACE_CURRENCY.get(account.country, "USD"),
+    )
+    days = [
+        DayMetric(m.day.astimezone(UTC).date(), Decimal(m.total_sales or "0"), m.order_count, m.unit_count)
+        for m in metrics
+    ]
+    statuses = Order.objects(**scope, purchase_date__gte=start, purchase_date__lt=end).scalar("status")
+    stock = [
+        StockLine(i.seller_sku, i.sellable_quantity, i.units_30d)
+        for i in InventoryItem.objects(**scope).only("seller_sku", "sellable_quantity", "units_30d")
+    ]
+    kpis = compute_kpis(today=today, currency=currency, days=days, order_statuses=statuses, stock=stock)
+    kpis = without_pending(kpis, pending)
+    period = f"{start.date().isoformat()}--{(end - timedelta(days=1)).date().isoformat()}"
+    fields = dict(
+        region=account.region,
+        country=account.country,
+        period=period,
+        computed_at=now,
+        kpis=kpis,
+        complete=not pending,
+        pending=pending,
+    )
+    Analysis.objects(**scope).update_one(
+        upsert=True, **{f"set__{name}": value for name, value in fields.items()}
+    )
+    # What was just stored, without reading it back (one round trip less per analysis).
+    return Analysis(**scope, **fields)
+
+
+def analyse_and_cache(
+    account: SellerAccount,
+    now: datetime,
+    *,
+    settings: Settings,
+    client: redis.Redis,
+    pending: Iterable[str] = (),
+) -> Analysis:
+    """Analyse the account (``analyse_account``) and write the result to the dashboards' cache."""
+    analysis = analyse_account(account, now, pending=pending)
+    cache.write_analysis(
+        account.user_id, account.country, analysis_json(analysis), settings=settings, client=client
+    )
+    return analysis
+
+
+def analysis_json(analysis: Analysis) -> dict[str, Any]:
+    """The cached form of an analysis (what dashboards read)."""
+    return {
+        "userId": analysis.user_id,
+        "region": analysis.region,
+        "country": analysis.country,
+        "marketplaceId": analysis.marketplace_id,
+        "period": analysis.period,
+        "computedAt": analysis.computed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "kpis": analysis.kpis,
+        # A first look is incomplete until the orders backfill ends; dashboards show pending KPIs as such.
+        "complete": analysis.complete is not False,
+        "pending": list(analysis.pending or []),
+    }

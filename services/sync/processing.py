@@ -1,0 +1,307 @@
+"""``process_user_data``: sync every active seller account of one user (the seed's processUserData.js).
+
+For each account: fetch (SP-API) → analyse → write the Redis cache → mark the account complete, and
+report the account's result on the job record. One account's failure does not stop the others:
+- revoked authorisation (LWA invalid_grant/invalid_client, 403) marks the account ``auth_error`` and
+  is final for this job;
+- any other failure is recorded and, once every account had its turn, raised for the whole job
+  (TransientSpApiError: Dramatiq retries the job; PermanentSpApiError: the job fails).
+A retry of the same job resumes: accounts this job already finished are skipped. They are kept in
+Redis (hash ``<ns>:job:<job_id>:done``, marketplace id → status) as well as on the record, so they
+survive a worker that dies even where the record is out of reach.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import mongoengine
+import redis
+
+from models import AccountResult, SellerAccount, User
+from services.jobs.records import JobRecords, job_error, utcnow
+from services.platform.errors import (
+    AccountAuthError,
+    CorruptDocumentError,
+    JobCancelled,
+    PermanentSpApiError,
+    QuotaWait,
+    TransientSpApiError,
+    UnknownUserError,
+)
+from services.platform.redis_pool import get_redis, key
+from services.platform.settings import Settings, get_settings
+from services.platform.worker_metrics import WorkerMetrics
+from services.sync.analysis import analyse_and_cache
+from services.sync.fetch import FetchProgress, fetch_account, parse_time
+from services.sync.first_look import (
+    FIRST_LOOK_FIELD,
+    FirstLook,
+    backfill_settings,
+    cache_first_look,
+    cached_first_look,
+    needs_first_look,
+    note_first_analysis,
+)
+from services.sync.spapi_client import AccountClients, account_clients
+
+logger = logging.getLogger(__name__)
+
+#: Account results that end the account's part in a job: a retry of the job skips them.
+FINAL_ACCOUNT_STATUSES = ("completed", "auth_error")
+#: Seconds a job's done-accounts hash outlives its last write (covers every retry's backoff).
+DONE_SET_TTL = 7 * 86_400
+
+
+@dataclass
+class ProcessResult:
+    user_id: str
+    completed: list[str] = field(default_factory=list)
+    auth_errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def done_key(settings: Settings, job_id: str) -> str:
+    return key(settings, "job", job_id, "done")
+
+
+def process_user_data(
+    user_id: str,
+    *,
+    job_id: str | None = None,
+    settings: Settings | None = None,
+    records: JobRecords | None = None,
+    client: redis.Redis | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    clients_for: Callable[..., AccountClients] = account_clients,
+    on_first_look: Callable[[], None] | None = None,
+) -> ProcessResult:
+    """Sync every active account of ``user_id``; see the module docstring for the failure rules.
+
+    Accounts synced for the first time get their first look cached before any account's backfill
+    (services.sync.first_look); ``on_first_look`` is then called (the actor lets the job leave the
+    priority lane once it waits for a quota).
+    """
+    settings = settings or get_settings()
+    job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
+    job.clock, job.clients_for = clock, clients_for
+    if User.objects(user_id=user_id).first() is None:
+        raise UnknownUserError(f"no user with id {user_id!r}")
+
+    accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
+    _check_documents(user_id, accounts)
+    done, recorded = job.resume_state(accounts)
+    first_looks = job.first_looks([a for a in accounts if a.marketplace_id not in done], on_first_look)
+
+    result = ProcessResult(user_id)
+    failures: list[tuple[SellerAccount, Exception]] = []
+    for account in accounts:
+        if account.marketplace_id in done:
+            result.skipped.append(account.label)
+            if job_id and account.marketplace_id not in recorded:
+                # Finished by an attempt whose record we cannot see (a worker that died, another store).
+                job.records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
+            continue
+        job.check_still_wanted(account)
+        outcome, error = _sync_account(account, job, first_looks.get(account.marketplace_id))
+        if outcome.status == "completed":
+            result.completed.append(account.label)
+        elif outcome.status == "auth_error":
+            result.auth_errors.append(account.label)
+        else:
+            failures.append((account, error))
+        job.record(account, outcome)
+
+    _raise_failures(failures, len(accounts))
+    User.objects(user_id=user_id).update_one(set__last_synced_at=clock())
+    return result
+
+
+@dataclass
+class _Job:
+    """One delivery of a job: its ids, collaborators, and each account's fetch progress."""
+
+    user_id: str
+    job_id: str | None
+    settings: Settings
+    records: JobRecords
+    client: redis.Redis
+    clock: Callable[[], datetime] = utcnow
+    clients_for: Callable[..., AccountClients] = account_clients
+    _progress: dict[str, FetchProgress] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        return WorkerMetrics(self.client, self.settings)
+
+    def progress(self, account: SellerAccount) -> FetchProgress:
+        """The account's fetch progress: in Redis under the job, or in memory without a job."""
+        name = str(account.id)
+        if name not in self._progress:
+            self._progress[name] = (
+                FetchProgress.for_job(self.client, self.settings, self.job_id, name)
+                if self.job_id
+                else FetchProgress()
+            )
+        return self._progress[name]
+
+    def resume_state(self, accounts: list[SellerAccount]) -> tuple[dict[str, str], set[str]]:
+        """Accounts an earlier attempt finished (marketplace id → final status, from the record and
+        from Redis), and those of them the record knows; plans the accounts on a first attempt."""
+        if not self.job_id:
+            return {}, set()
+        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts])
+        recorded = set()
+        if record is not None:
+            recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
+        stored = self.client.hgetall(done_key(self.settings, self.job_id))
+        done = {k.decode(): v.decode() for k, v in stored.items()}
+        done.update(dict.fromkeys(recorded - done.keys(), "completed"))
+        return done, recorded
+
+    def first_looks(
+        self, accounts: list[SellerAccount], then: Callable[[], None] | None
+    ) -> dict[str, FirstLook]:
+        """Cache the first look of each of ``accounts`` whose sync is a first one, before any backfill;
+        then call ``then`` (if there was any). Marketplace id → the first look."""
+        looks = {}
+        for account in accounts:
+            if not needs_first_look(account):
+                continue
+            # A backfill redelivered after a quota wait finds its first look cached: nothing to do,
+            # and no store round trip (it comes back once a getOrders page, up to 80 times).
+            cached = cached_first_look(self.progress(account))
+            if cached is None:
+                self.check_still_wanted(account)
+            looks[account.marketplace_id] = cached or self.first_look(account)
+        if looks and then is not None:
+            then()
+        return looks
+
+    def first_look(self, account: SellerAccount) -> FirstLook:
+        look = cache_first_look(
+            account,
+            progress=self.progress(account),
+            settings=self.settings,
+            client=self.client,
+            clock=self.clock,
+            clients_for=self.clients_for,
+        )
+        if look.new:
+            if self.job_id:
+                self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
+            note_first_analysis(account, look.at, "first_look", self.metrics)
+        return look
+
+    def check_still_wanted(self, account: SellerAccount) -> None:
+        """Raise JobCancelled or UnknownUserError before the account when the job must stop."""
+        if self.job_id and self.records.is_cancel_requested(self.job_id):
+            raise JobCancelled(f"job {self.job_id} was cancelled before account {account.label}")
+        if User.objects(user_id=self.user_id).only("user_id").first() is None:
+            raise UnknownUserError(
+                f"user {self.user_id!r} was deleted during the job, before account {account.label}"
+            )
+
+    def record(self, account: SellerAccount, outcome: AccountResult) -> None:
+        """Report the account's outcome on the record; a final one also in the job's done set."""
+        if not self.job_id:
+            return
+        if outcome.status in FINAL_ACCOUNT_STATUSES:
+            pipe = self.client.pipeline()
+            pipe.hset(done_key(self.settings, self.job_id), account.marketplace_id, outcome.status)
+            pipe.expire(done_key(self.settings, self.job_id), DONE_SET_TTL)
+            pipe.execute()
+        self.records.record_account(self.job_id, outcome)
+
+
+def _sync_account(
+    account: SellerAccount, job: _Job, first_look: FirstLook | None = None
+) -> tuple[AccountResult, Exception | None]:
+    """Fetch, analyse, cache and mark one account; raises only QuotaWait (the result says the rest).
+
+    QuotaWait is not an outcome: the job hands its worker back and resumes this account's fetch later.
+    A first look that failed is the account's outcome: its error is handled as the fetch's would be.
+    """
+    started = time.monotonic()
+    outcome = _result_of(account)
+    progress = job.progress(account)
+    first_look = first_look or FirstLook()
+    # A first look cached by an earlier attempt whose backfill has finished since: the progress says when.
+    outcome.first_look_at = first_look.at or parse_time(progress.get(FIRST_LOOK_FIELD))
+    error: Exception | None = None
+    try:
+        if first_look.error is not None:
+            raise first_look.error
+        settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
+        with job.clients_for(account, settings) as clients:
+            fetched = fetch_account(account, clients, job.clock(), progress)
+        analysed_at = job.clock()
+        analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
+        SellerAccount.objects(id=account.id).update_one(
+            set__last_synced_at=analysed_at, unset__last_error=True
+        )
+        note_first_analysis(account, analysed_at, "full", job.metrics)
+        outcome.status, outcome.analysed_at = "completed", analysed_at
+        outcome.orders_fetched = fetched.orders_fetched
+    except QuotaWait as exc:
+        raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
+    except AccountAuthError as exc:
+        error = exc
+        SellerAccount.objects(id=account.id).update_one(set__status="auth_error", set__last_error=str(exc))
+        outcome.status, outcome.error = "auth_error", job_error(exc)
+        logger.warning(
+            "Account %s of user %s lost its authorisation: %s", account.label, account.user_id, exc
+        )
+    except Exception as exc:
+        error = exc
+        outcome.status, outcome.error = "failed", job_error(exc)
+        logger.warning(
+            "Account %s of user %s failed: %s",
+            account.label,
+            account.user_id,
+            exc,
+            exc_info=not _expected(exc),
+        )
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome, error
+
+
+def _raise_failures(failures: list[tuple[SellerAccount, Exception]], accounts: int) -> None:
+    """Once every account had its turn: the job fails (permanent) or is retried (transient)."""
+    if not failures:
+        return
+    summary = "; ".join(f"{account.label}: {error}" for account, error in failures)
+    message = f"{len(failures)} of {accounts} accounts failed: {summary}"
+    permanent = all(isinstance(error, PermanentSpApiError) for _, error in failures)
+    raise (PermanentSpApiError if permanent else TransientSpApiError)(message)
+
+
+def _check_documents(user_id: str, accounts: list[SellerAccount]) -> None:
+    """Raise CorruptDocumentError naming every stored account of the user that breaks its schema."""
+    problems = []
+    for account in accounts:
+        try:
+            account.validate()
+        except mongoengine.ValidationError as exc:
+            fields = "; ".join(f"{name}: {error}" for name, error in sorted((exc.to_dict() or {}).items()))
+            problems.append(f"account {account.id} ({fields or exc.message})")
+    if problems:
+        raise CorruptDocumentError(f"stored documents of user {user_id!r} are corrupt: {', '.join(problems)}")
+
+
+def _result_of(account: SellerAccount, status: str = "pending") -> AccountResult:
+    return AccountResult(
+        account_id=str(account.id),
+        marketplace_id=account.marketplace_id,
+        region=account.region,
+        country=account.country,
+        status=status,
+    )
+
+
+def _expected(exc: Exception) -> bool:
+    return isinstance(exc, TransientSpApiError | PermanentSpApiError)
