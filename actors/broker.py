@@ -22,10 +22,14 @@ from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddlew
 from actors.parent_watch import ParentDeathWatch
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
+from services.jobs.active import ActiveJobs
+from services.jobs.presence import Presence
+from services.jobs.records import JobRecords
 from services.platform.logs import apply_level
 from services.platform.redis_pool import get_redis
 from services.platform.required_settings import settings_for_process_or_exit
 from services.platform.settings import Settings, get_settings, is_configured
+from services.platform.worker_metrics import WorkerMetrics
 
 #: Messages older than this are dropped rather than processed (a sync this stale is superseded);
 #: the job-status middleware then marks the job failed.
@@ -33,14 +37,17 @@ MAX_MESSAGE_AGE_MS = MAX_MESSAGE_AGE_HOURS * 3_600_000
 
 
 def build_middleware(settings: Settings) -> list:
+    client = get_redis(settings)
     return [
         AgeLimit(max_age=MAX_MESSAGE_AGE_MS),
         TimeLimit(time_limit=settings.job_time_limit_seconds * 1000),
         ShutdownNotifications(notify_shutdown=True),
         CurrentMessage(),
-        WorkerPresence(),
+        WorkerPresence(Presence(settings, client)),
         ParentDeathWatch(),
-        JobStatusMiddleware(),
+        JobStatusMiddleware(
+            JobRecords(settings), ActiveJobs(settings, client), WorkerMetrics(client, settings)
+        ),
         JobRetries(
             max_retries=settings.job_max_retries,
             min_backoff=settings.job_min_backoff_ms,

@@ -13,8 +13,6 @@ from services.jobs.active import ActiveJobs
 from services.jobs.records import JobRecords
 from services.platform import logs
 from services.platform.errors import JobCancelled
-from services.platform.redis_pool import get_redis
-from services.platform.settings import get_settings
 from services.platform.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
@@ -37,32 +35,12 @@ class JobStatusMiddleware(Middleware):
     A job whose record says cancelled (or already finished) is skipped, never run.
     """
 
-    def __init__(self) -> None:
-        self._records: JobRecords | None = None
-        self._active: ActiveJobs | None = None
-        self._metrics: WorkerMetrics | None = None
+    def __init__(self, records: JobRecords, active: ActiveJobs, metrics: WorkerMetrics) -> None:
+        self.records = records
+        self.active = active
+        self.metrics = metrics
         #: Job id -> monotonic start of its running attempt in this process (for the duration metric).
         self._started: dict[str, float] = {}
-
-    @property
-    def records(self) -> JobRecords:
-        if self._records is None:
-            self._records = JobRecords(get_settings())
-        return self._records
-
-    @property
-    def active(self) -> ActiveJobs:
-        if self._active is None:
-            settings = get_settings()
-            self._active = ActiveJobs(settings, get_redis(settings))
-        return self._active
-
-    @property
-    def metrics(self) -> WorkerMetrics:
-        if self._metrics is None:
-            settings = get_settings()
-            self._metrics = WorkerMetrics(get_redis(settings), settings)
-        return self._metrics
 
     def before_process_message(self, broker, message) -> None:
         if message.actor_name not in JOB_ACTORS:

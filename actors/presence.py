@@ -8,24 +8,19 @@ import threading
 from dramatiq import Middleware
 
 from services.jobs.presence import ANNOUNCE_EVERY, Presence, new_worker_id
-from services.platform.redis_pool import get_redis
-from services.platform.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 
 class WorkerPresence(Middleware):
-    def __init__(self) -> None:
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
         self.worker_id = new_worker_id()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _presence(self) -> Presence:
-        settings = get_settings()
-        return Presence(settings, get_redis(settings))
-
     def after_worker_boot(self, broker, worker) -> None:
-        presence = self._presence()
+        presence = self.presence
         self._stop.clear()
 
         def announce() -> None:
@@ -45,6 +40,6 @@ class WorkerPresence(Middleware):
         if self._thread is not None:
             self._thread.join(timeout=5)
         try:
-            self._presence().leave(self.worker_id)
+            self.presence.leave(self.worker_id)
         except Exception:
             logger.warning("Could not withdraw worker %s.", self.worker_id, exc_info=True)

@@ -21,6 +21,7 @@ from services.platform.errors import (
     QuotaWait,
     UnknownUserError,
 )
+from services.platform.settings import get_settings
 from services.sync.processing import process_user_data
 
 #: Errors that would fail the same way again: the job fails at once, without retries.
@@ -42,7 +43,10 @@ def sync_user(user_id: str) -> None:
 
     try:
         process_user_data(
-            user_id, job_id=message.message_id if message else None, on_first_look=first_look_cached
+            user_id,
+            settings=get_settings(),
+            job_id=message.message_id if message else None,
+            on_first_look=first_look_cached,
         )
     except QuotaWait as wait:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None

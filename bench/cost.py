@@ -70,8 +70,6 @@ def run(jobs: int = 40, threads: int = 4) -> tuple[list[Figure], dict]:
     listener = MongoCounter()
     monitoring.register(listener)  # before any client exists: the stack connects next
     with start_stack(time_scale=1000.0) as stack:
-        import actors  # noqa: F401
-
         results = {}
         for kind in ("ours", "bare"):
             results[kind] = measure(stack, kind, jobs, threads, listener)
@@ -99,8 +97,8 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
 
     import actors
     from bench.workers import send_bare
-    from services.jobs.producer import enqueue_users
     from services.platform.redis_pool import get_redis
+    from services.platform.settings import get_settings
 
     user_ids = [f"cost-{kind}-{n:04d}" for n in range(jobs)]
     seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
@@ -113,7 +111,7 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
         broker = bench.bare.broker
         dramatiq.set_broker(actors.broker)  # importing it made its broker the global one
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
-    client = get_redis()
+    client = get_redis(get_settings())
     before = redis_commandstats(client)
     listener.counts.clear()
     listener.enabled = True
@@ -122,7 +120,7 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
     try:
         listener.main_thread_counts = True  # the producer's commands are the job's too
         if kind == "ours":
-            enqueue_users(user_ids, "manual")
+            actors.producer(get_settings()).enqueue_users(user_ids, "manual")
         else:
             send_bare(stack, user_ids)
         listener.main_thread_counts = False

@@ -76,8 +76,6 @@ def run(
 ) -> list[Figure]:
     figures: list[Figure] = []
     with start_stack(time_scale=1000.0) as stack:
-        import actors  # noqa: F401  (the broker and the job queue of this process, for enqueue_users)
-
         for processes, threads in configs(configs_text):
             figures += drain_config(stack, processes, threads, users, latency_ms, rounds)
     return figures
@@ -86,8 +84,10 @@ def run(
 def drain_config(
     stack: Stack, processes: int, threads: int, users: int, latency_ms: int, rounds: int
 ) -> list[Figure]:
-    from services.jobs.producer import enqueue_users
+    import actors
+    from services.platform.settings import get_settings
 
+    producer = actors.producer(get_settings())
     ratios: dict[str, list[float]] = {"ours": [], "bare": []}
     seconds: dict[str, list[float]] = {"ours": [], "bare": []}
     label = f"{processes}x{threads}"
@@ -110,7 +110,7 @@ def drain_config(
             }).start()  # fmt: skip
             started = time.monotonic()
             if kind == "ours":
-                enqueue_users(user_ids, "manual")
+                producer.enqueue_users(user_ids, "manual")
             else:
                 send_bare(stack, user_ids)
             wait_for(lambda: count() >= users, timeout=600, interval=0.05, what=f"{kind} {label} drain")

@@ -109,24 +109,26 @@ def connect_through_rest(topology: Topology, user_id: str, seller: str) -> float
 
 def connect_behind_the_wave(user_id: str, seller: str) -> float:
     """The same seller, its first sync queued in the standard lane, as every job was before the lanes."""
-    import actors  # noqa: F401  (the broker and the actors, for the producer)
-    from services.jobs.producer import get_producer
+    import actors
     from services.operations.accounts import connect_account, create_user
+    from services.platform.settings import get_settings
 
+    settings = get_settings()
     create_user(user_id, email=f"{user_id}@example.com")
-    connect_account(user_id, "US", f"Atzr|sandbox-{seller}", seller_id=seller)
-    get_producer().enqueue_user(user_id, "schedule")
+    connect_account(user_id, "US", f"Atzr|sandbox-{seller}", seller_id=seller, settings=settings)
+    actors.producer(settings).enqueue_user(user_id, "schedule")
     return time.monotonic()
 
 
 def time_to_analysis(user_id: str, connected_at: float, timeout: float) -> tuple[float, bool]:
     """Seconds from ``connected_at`` until the user's US analysis is cached; whether it is a first look."""
+    from services.platform.settings import get_settings
     from services.sync.cache import read_analysis
 
     found: dict = {}
 
     def cached() -> bool:
-        found["analysis"] = read_analysis(user_id, "US")
+        found["analysis"] = read_analysis(user_id, "US", settings=get_settings())
         return found["analysis"] is not None
 
     wait_for(cached, timeout=timeout, interval=0.05, what=f"the analysis of {user_id}")

@@ -31,8 +31,10 @@ def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Fig
 
     baseline_after = min(BASELINE_JOBS, jobs // 2)
     with start_stack(time_scale=1000.0) as stack:
-        import actors  # noqa: F401
-        from services.jobs.producer import enqueue_users
+        import actors
+        from services.platform.settings import get_settings
+
+        producer = actors.producer(get_settings())
 
         user_ids = [f"mem-{n:05d}" for n in range(users)]
         seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
@@ -44,7 +46,7 @@ def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Fig
             samples.append((0, _rss(workers)))
             while done < jobs:
                 wave = user_ids[: min(users, jobs - done)]
-                enqueue_users(wave, "manual")
+                producer.enqueue_users(wave, "manual")
                 target = done + len(wave)
                 wait_for(
                     lambda t=target: records.count_documents({"status": "completed"}) >= t,

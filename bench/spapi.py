@@ -74,21 +74,21 @@ def main(argv: list[str] | None = None) -> int:
 
     import actors
     from models import JobStatus
-    from services.jobs import producer as jobs
     from services.operations.accounts import connect_account, create_user
     from services.operations.demo import sandbox_token
+    from services.platform.settings import get_settings
 
     seller = "bench-large-us"
     sandbox.state.set_profile(seller, {"orders": args.orders, "skus": args.skus, "days": 29})
     sandbox.state.sellers.orders(seller, "ATVPDKIKX0DER", sandbox.state.now())  # generate it up front
     create_user("u-bench")
-    connect_account("u-bench", "US", sandbox_token(seller), seller_id=seller)
+    connect_account("u-bench", "US", sandbox_token(seller), seller_id=seller, settings=get_settings())
 
     worker = dramatiq.Worker(actors.broker, worker_threads=1, worker_timeout=20)
     worker.start()
     try:
         started = time.monotonic()
-        job_id = jobs.enqueue_user("u-bench").job_id
+        job_id = actors.producer(get_settings()).enqueue_user("u-bench").job_id
         while True:
             record = JobStatus.objects(job_id=job_id).first()
             if record is not None and record.status in ("completed", "failed", "cancelled"):

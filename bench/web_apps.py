@@ -47,9 +47,10 @@ def bare_app() -> falcon.App:
 
 
 def sellersync_app() -> falcon.App:
-    import actors  # noqa: F401  (the broker, the store and the job queue, as web.app.get_app does)
+    import actors  # the broker and the store, as web.app.get_app builds them
     from services.platform.settings import get_settings
     from web.app import create_app
     from web.config import WebConfig
 
-    return create_app(WebConfig(settings=get_settings()))
+    settings = get_settings()
+    return create_app(WebConfig(settings=settings), producer=actors.producer(settings))

@@ -74,13 +74,13 @@ class Workers:
 
     def _ready(self) -> bool:
         from services.platform.redis_pool import get_redis
+        from services.platform.settings import get_settings
 
         if not self.supervised.alive():
             raise RuntimeError(f"the {self.kind} worker exited; see {self.log_path}")
-        client = get_redis()
+        client = get_redis(get_settings())
         if self.kind == "ours":
             from services.jobs.presence import Presence
-            from services.platform.settings import get_settings
 
             return Presence(get_settings(), client).count() >= self.processes
         return int(client.get(ready_key(self.stack.namespace)) or 0) >= self.processes

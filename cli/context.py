@@ -28,12 +28,9 @@ class Context:
         """The job producer on the Dramatiq queue (importing ``actors`` builds the broker; nothing runs)."""
         if self._producer is None:
             self.store()
-            import actors  # noqa: F401  (registers the job queue with services.jobs.producer)
-            from services.jobs.producer import JobProducer, get_producer
+            import actors
 
-            shared = get_producer()
-            # The command's own settings (tests pass theirs) on the process's queue.
-            self._producer = JobProducer(shared.queue, settings=self.settings)
+            self._producer = actors.producer(self.settings)
         return self._producer
 
     def queries(self):

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import IO
 
 import redis
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -44,7 +43,7 @@ from services.jobs.records import utcnow
 from services.platform.errors import SettingsError
 from services.platform.redis_pool import get_redis, key
 from services.platform.required_settings import settings_for_process_or_exit
-from services.platform.settings import Settings, configure, get_settings
+from services.platform.settings import Settings, configure
 from services.schedule.due_users import due_user_batches, still_due
 from services.schedule.state import record_tick
 from services.schedule.timing import lease_seconds, misfire_grace_seconds
@@ -209,48 +208,9 @@ def build_trigger(settings: Settings, every_seconds: float | None = None) -> Bas
 
 def build(settings: Settings, stop: threading.Event | None = None) -> SyncScheduler:
     """A SyncScheduler on the Dramatiq queue (importing ``actors`` builds the broker; nothing processes)."""
-    import actors  # noqa: F401  (registers the job queue with services.jobs.producer)
-    from services.jobs.producer import get_producer
+    import actors
 
-    return SyncScheduler(settings, get_producer(), get_redis(settings), stop=stop)
-
-
-def start_in_thread(
-    settings: Settings | None = None,
-    stop_event: threading.Event | None = None,
-    *,
-    every_seconds: float | None = None,
-    log_level: int | None = logging.INFO,
-) -> threading.Thread:
-    """Run the same schedule, with the leader lease, in a daemon thread (dev mode).
-
-    Set ``stop_event`` to stop it: the thread lets a tick in flight finish its batch, releases the lease
-    and ends. ``every_seconds`` replaces SYNC_CRON with a fixed interval (a short one for a demo).
-    ``log_level`` is set on the ``cron`` loggers, so that each tick's line shows even when the root
-    logger is quieter (None leaves them alone).
-    """
-    if log_level is not None:
-        logging.getLogger("cron").setLevel(log_level)
-    settings = settings or get_settings()
-    stop_event = stop_event or threading.Event()
-    sync = build(settings, stop_event)
-    trigger = build_trigger(settings, every_seconds)
-
-    def run() -> None:
-        scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
-        sync.add_jobs(scheduler, trigger)
-        scheduler.start()
-        logger.info("Scheduler started in a thread (%s).", trigger)
-        try:
-            stop_event.wait()
-        finally:
-            scheduler.shutdown(wait=False)
-            sync.close()
-            logger.info("Scheduler thread stopped.")
-
-    thread = threading.Thread(target=run, name="scheduler", daemon=True)
-    thread.start()
-    return thread
+    return SyncScheduler(settings, actors.producer(settings), get_redis(settings), stop=stop)
 
 
 def run_forever(sync: SyncScheduler, trigger: BaseTrigger) -> int:

@@ -45,10 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = topology.settings
     try:
-        import actors  # noqa: F401  (the broker this process enqueues the demo jobs on; it runs none)
-        from services.platform.store import connect_store
+        import actors  # the broker this process enqueues the demo jobs on (it runs none), and the store
 
-        connect_store(settings)
+        producer = actors.producer(settings)
         web = f"http://127.0.0.1:{settings.port}"
         say(
             f"Processes: web on {web}, worker ({settings.worker_processes} processes × "
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         env_file = write_env_file(settings)
         say(f"Settings of this run: {env_file} (sellersync --env-file {env_file} …)")
         if not stop.is_set():
-            sync_demo_users(settings, stop, say, topology.sandbox)
+            sync_demo_users(producer, stop, say, topology.sandbox)
         if not stop.is_set():
             say("Running until Ctrl-C.")
         stop.wait()

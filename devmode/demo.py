@@ -11,17 +11,17 @@ FINISHED = ("completed", "failed", "cancelled")
 
 
 def sync_demo_users(
-    settings, stop: threading.Event, say: Callable[[str], None] = print, sandbox: Any = None
+    producer, stop: threading.Event, say: Callable[[str], None] = print, sandbox: Any = None
 ) -> dict[str, Any]:
     """Create the demo users, enqueue each once, report progress until all finished; returns a summary."""
     from models import JobStatus
-    from services.jobs import producer as jobs
     from services.operations.demo import demo_summary, seed_demo_users
 
+    settings = producer.settings
     user_ids = seed_demo_users(settings.demo_users, settings=settings)
     say(f"Demo: {demo_summary()}; syncing each once…")
     started = time.monotonic()
-    job_ids = {e.job_id: e.user_id for e in jobs.enqueue_users(user_ids, trigger="demo")}
+    job_ids = {e.job_id: e.user_id for e in producer.enqueue_users(user_ids, trigger="demo")}
     reported: set[str] = set()
     while len(reported) < len(job_ids) and not stop.is_set():
         for record in JobStatus.objects(job_id__in=list(job_ids), status__in=list(FINISHED)):

@@ -123,6 +123,14 @@ def broker():
     return actors.broker
 
 
+@pytest.fixture(scope="session")
+def producer(broker, settings):
+    """The job producer every entry point builds: both lanes' actors on the broker."""
+    import actors
+
+    return actors.producer(settings)
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request, settings, redis_client, sandbox) -> Iterator[None]:
     """Each test starts with an empty namespace, empty collections, a reset sandbox and no LWA cache."""

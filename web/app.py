@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 import falcon
 
-from services.jobs.producer import JobProducer, get_producer
+from services.jobs.producer import JobProducer
 from services.jobs.queries import JobQueries, StatsSnapshot
 from services.platform.errors import JobStateError, UnknownJobError, UnknownUserError
 from services.platform.logs import apply_level
@@ -34,14 +34,13 @@ from web.validation import KnownParams, NoOperators, TextTarget
 def create_app(
     config: WebConfig | None = None,
     *,
-    producer: JobProducer | None = None,
+    producer: JobProducer,
     queries: JobQueries | None = None,
     snapshot: StatsSnapshot | None = None,
     checks: Mapping[str, Callable[[], None]] | None = None,
 ) -> falcon.App:
     config = config or WebConfig()
     settings = config.settings
-    producer = producer or get_producer()
     client = get_redis(settings)
     queries = queries or JobQueries(settings)
     snapshot = snapshot or StatsSnapshot(
@@ -104,7 +103,8 @@ def get_app() -> falcon.App:
     A missing or malformed setting stops the worker with one line naming it, and exit status 3,
     gunicorn's "worker failed to boot": the master halts instead of restarting the worker in a loop.
     """
-    apply_level(settings_for_process_or_exit("web", 3).log_level)
-    import actors  # noqa: F401  (builds the broker, connects the store, registers the job queue)
+    settings = settings_for_process_or_exit("web", 3)
+    apply_level(settings.log_level)
+    import actors  # the broker and the store, built once settings are known to be complete
 
-    return create_app()
+    return create_app(WebConfig(settings=settings), producer=actors.producer(settings))

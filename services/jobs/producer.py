@@ -11,8 +11,8 @@ while it is queued), and a copy of its message is sent to the priority lane. Whi
 worker starts first, the job runs once: the standard-lane copy of a promoted job is skipped
 (``JobRecords.start``). A job already running or retrying is returned as it is.
 
-The producer sends messages through a :class:`JobQueue`: the actors package provides the Dramatiq one
-and registers it with :func:`configure_queue`, so this module stays free of Dramatiq.
+The producer sends messages through a :class:`JobQueue`: ``actors.producer(settings)`` builds a
+producer on the Dramatiq one, so this module stays free of Dramatiq.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from models import JobStatus, User
 from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS, lane_of
 from services.jobs.active import ActiveJobs
 from services.jobs.presence import Presence
-from services.jobs.records import Cancellation, JobRecords, utcnow
+from services.jobs.records import Cancellation, JobRecords, finished_job_ids, utcnow
 from services.platform.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 from services.platform.redis_pool import get_redis
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +71,14 @@ class JobProducer:
     def __init__(
         self,
         queue: JobQueue,
+        settings: Settings,
         *,
-        settings: Settings | None = None,
         client: redis.Redis | None = None,
         records: JobRecords | None = None,
     ) -> None:
         self.queue = queue
-        self.settings = settings or get_settings()
-        self.redis = client or get_redis(self.settings)
+        self.settings = settings
+        self.redis = client or get_redis(settings)
         self.records = records or JobRecords(self.settings)
         self.active = ActiveJobs(self.settings, self.redis)
 
@@ -173,7 +173,7 @@ class JobProducer:
                 claimed.append(index)
             elif current_id is not None:
                 contested.append((index, current_id))
-        finished = self._finished_jobs([current_id for _, current_id in contested])
+        finished = finished_job_ids([current_id for _, current_id in contested])
         for index, current_id in contested:
             user_id, job_id = offers[index]
             if current_id not in finished:
@@ -206,13 +206,6 @@ class JobProducer:
             if not (_is_id(user_id) and user_id in found):
                 logger.warning("Skipped unknown user %r.", user_id)
         return known
-
-    def _finished_jobs(self, job_ids: list[str]) -> set[str]:
-        """Which of ``job_ids`` have a finished record (one query; none when the list is empty)."""
-        if not job_ids:
-            return set()
-        query = {"job_id": {"$in": job_ids}, "status": {"$in": list(FINISHED_STATUSES)}}
-        return {d["job_id"] for d in JobStatus._get_collection().find(query, {"job_id": 1, "_id": 0})}
 
     def _create_and_send_many(self, claims: list[tuple[str, str]], trigger: str) -> None:
         """Record and send claimed ``(user_id, job_id)`` pairs: one bulk insert, one pipelined send."""
@@ -343,38 +336,3 @@ def _job_id(value: object) -> str:
     if not _is_id(value):
         raise UnknownJobError(f"no job with id {value!r}")
     return value
-
-
-_queue: JobQueue | None = None
-_producer: JobProducer | None = None
-
-
-def configure_queue(queue: JobQueue) -> None:
-    """Register where job messages go (the actors package does this when it is imported)."""
-    global _queue, _producer
-    _queue, _producer = queue, None
-
-
-def get_producer() -> JobProducer:
-    global _producer
-    if _producer is None:
-        if _queue is None:
-            raise RuntimeError("no job queue configured: import the actors package first")
-        _producer = JobProducer(_queue)
-    return _producer
-
-
-def enqueue_user(user_id: str, trigger: str = "manual") -> Enqueued:
-    return get_producer().enqueue_user(user_id, trigger)
-
-
-def enqueue_users(user_ids: Iterable[str], trigger: str = "schedule", **options: Any) -> list[Enqueued]:
-    return get_producer().enqueue_users(user_ids, trigger, **options)
-
-
-def remove_job(job_id: str) -> Cancellation:
-    return get_producer().remove_job(job_id)
-
-
-def get_queue_stats() -> dict[str, Any]:
-    return get_producer().get_queue_stats()

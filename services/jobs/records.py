@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from models import AccountResult, JobError, JobStatus
-from models.jobs import ACTIVE_STATUSES, lane_of
+from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, lane_of
 from services.platform.errors import JobStateError, UnknownJobError
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 MAX_ERROR_MESSAGE = 2000
 
@@ -38,6 +38,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def finished_job_ids(job_ids: list[str]) -> set[str]:
+    """Which of ``job_ids`` have a finished record (one indexed query; none when the list is empty)."""
+    if not job_ids:
+        return set()
+    query = {"job_id": {"$in": job_ids}, "status": {"$in": list(FINISHED_STATUSES)}}
+    return {d["job_id"] for d in JobStatus._get_collection().find(query, {"job_id": 1, "_id": 0})}
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
@@ -57,10 +65,6 @@ class JobRecords:
     clock: Callable[[], datetime] = utcnow
     #: job_id -> when this process started the job's current attempt (read by ``finish``).
     _started: dict[str, datetime] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def default(cls) -> JobRecords:
-        return cls(get_settings())
 
     def _expiry(self, now: datetime) -> datetime:
         return now + timedelta(days=self.settings.job_status_retention_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models import SellerAccount, User
 from services.jobs.records import utcnow
 from services.platform.secrets import encrypt_token
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 from services.sync.spapi_client import marketplace_for
 
 
@@ -27,14 +27,13 @@ def connect_account(
     refresh_token: str,
     *,
     seller_id: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> SellerAccount:
     """Add or re-authorise the user's account in ``country``'s marketplace.
 
     A new refresh token makes an ``auth_error`` account ``active`` again and clears its last error.
     Connecting starts the account's first-analysis clock again (``connected_at``; /metrics).
     """
-    settings = settings or get_settings()
     marketplace = marketplace_for(country)
     country_code = marketplace.name
     SellerAccount.objects(user_id=user_id, marketplace_id=marketplace.marketplace_id).update_one(

@@ -6,7 +6,7 @@ import random
 
 from models import SellerAccount, User
 from services.operations.accounts import connect_account, create_user
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 #: Marketplaces the demo spreads its accounts over, by region.
 DEMO_COUNTRIES = {"na": ("US", "CA", "MX"), "eu": ("DE", "GB", "FR", "IT", "ES"), "fe": ("JP", "AU")}
@@ -17,9 +17,8 @@ def sandbox_token(seller: str) -> str:
     return f"Atzr|sandbox-{seller}"
 
 
-def seed_demo_users(count: int, *, settings: Settings | None = None, seed: int = 7) -> list[str]:
+def seed_demo_users(count: int, *, settings: Settings, seed: int = 7) -> list[str]:
     """Create ``count`` demo users (``demo-001`` …); returns their ids. Idempotent."""
-    settings = settings or get_settings()
     rng = random.Random(seed)
     user_ids = []
     for number in range(1, count + 1):

@@ -6,15 +6,14 @@ import threading
 
 import redis
 
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 
 
-def get_redis(settings: Settings | None = None) -> redis.Redis:
+def get_redis(settings: Settings) -> redis.Redis:
     """A client on the process-wide pool for ``settings.redis_url`` (built on first use)."""
-    settings = settings or get_settings()
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (dev mode and tests start an embedded redis-server first)")
     with _lock:

@@ -7,7 +7,7 @@ import threading
 from cryptography.fernet import Fernet, InvalidToken
 
 from services.platform.errors import SettingsError
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 _lock = threading.Lock()
 _dev_key: bytes | None = None
@@ -26,12 +26,12 @@ def _fernet(settings: Settings) -> Fernet:
         return Fernet(_dev_key)
 
 
-def encrypt_token(token: str, settings: Settings | None = None) -> str:
-    return _fernet(settings or get_settings()).encrypt(token.encode()).decode()
+def encrypt_token(token: str, settings: Settings) -> str:
+    return _fernet(settings).encrypt(token.encode()).decode()
 
 
-def decrypt_token(ciphertext: str, settings: Settings | None = None) -> str:
+def decrypt_token(ciphertext: str, settings: Settings) -> str:
     try:
-        return _fernet(settings or get_settings()).decrypt(ciphertext.encode()).decode()
+        return _fernet(settings).decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise SettingsError("FERNET_KEY: cannot decrypt a stored refresh token with this key") from None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from models.connection import connect
 from services.platform.errors import SettingsError
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 
-def connect_store(settings: Settings | None = None) -> None:
+def connect_store(settings: Settings) -> None:
     """Connect this process to MONGODB_URI (once); SettingsError when it is not set: no fallback."""
-    settings = settings or get_settings()
     if not settings.mongodb_uri:
         raise SettingsError("MONGODB_URI: required (the MongoDB server of the documents, mongodb://…)")
     connect(settings.mongodb_uri)

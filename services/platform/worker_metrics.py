@@ -7,13 +7,14 @@ reads the same totals with one pipelined ``HGETALL`` per metric. prometheus-clie
 mode was the alternative and does not fit: it aggregates files of one host's processes, while our
 workers run on other dynos than the web process that is scraped.
 
-Declare a metric once in :data:`METRICS`; then, anywhere in a worker::
+Declare a metric once in :data:`METRICS`; then, on a :class:`WorkerMetrics` built with the
+process's Redis client and settings::
 
-    worker_metrics.count("spapi_requests", {"operation": "getOrders", "outcome": "429"})
-    worker_metrics.observe("job_duration_seconds", {"trigger": "schedule", "status": "completed"}, 12.5)
+    metrics.count("spapi_requests", {"operation": "getOrders", "outcome": "429"})
+    metrics.observe("job_duration_seconds", {"trigger": "schedule", "status": "completed"}, 12.5)
 
-or, for several updates in one Redis round trip, ``batch = worker_metrics.batch()``, the same calls
-on ``batch``, then ``batch.flush()``. Labels must be exactly the declared ones. A metric never fails
+or, for several updates in one Redis round trip, ``batch = metrics.batch()``, the same calls on
+``batch``, then ``batch.flush()``. Labels must be exactly the declared ones. A metric never fails
 the work it measures: a Redis error while recording is logged and dropped.
 """
 
@@ -22,14 +23,13 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis
 
-from services.platform.redis_pool import get_redis, key
-from services.platform.settings import Settings, get_settings
+from services.platform.redis_pool import key
+from services.platform.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -185,31 +185,3 @@ def _decode(metric: Metric, raw: dict[bytes, bytes]) -> dict[tuple[str, ...], fl
         else:
             histogram.counts[int(part[1:])] = int(value)
     return values
-
-
-_lock = threading.Lock()
-_default: WorkerMetrics | None = None
-
-
-def default() -> WorkerMetrics:
-    """The process's metrics, on its settings and Redis pool (built on first use)."""
-    global _default
-    with _lock:
-        if _default is None:
-            settings = get_settings()
-            _default = WorkerMetrics(get_redis(settings), settings)
-        return _default
-
-
-def batch() -> Batch:
-    return default().batch()
-
-
-def count(name: str, labels: Mapping[str, str], amount: float = 1) -> None:
-    """Add ``amount`` to the counter ``name`` (declared in :data:`METRICS`) for ``labels``."""
-    default().count(name, labels, amount)
-
-
-def observe(name: str, labels: Mapping[str, str], seconds: float) -> None:
-    """Add one observation of ``seconds`` to the histogram ``name`` for ``labels``."""
-    default().observe(name, labels, seconds)

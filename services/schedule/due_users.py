@@ -14,24 +14,16 @@ and its user is due (``JobProducer.enqueue_users`` takes the key over).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import redis
 
-from models import JobStatus, SellerAccount, User
-from models.jobs import FINISHED_STATUSES
+from models import SellerAccount, User
 from services.jobs.active import ActiveJobs
-from services.jobs.records import utcnow
+from services.jobs.records import finished_job_ids, utcnow
 from services.platform.settings import Settings
 from services.schedule.timing import due_lead, skew_margin
-
-#: Observes each MongoDB round trip by name (the benchmark counts them); the default does nothing.
-RoundTrip = Callable[[str], None]
-
-
-def _ignore(name: str) -> None:
-    return None
 
 
 def due_cutoff(settings: Settings, now: datetime) -> datetime:
@@ -70,7 +62,6 @@ def due_user_batches(
     *,
     batch_size: int | None = None,
     now: datetime | None = None,
-    round_trip: RoundTrip = _ignore,
 ) -> Iterator[list[str]]:
     """Yield the ids of due users, oldest sync first, in lists of at most ``batch_size``.
 
@@ -85,33 +76,26 @@ def due_user_batches(
         .batch_size(size)
     )
     batch: list[str] = []
-    round_trip("users")
     for document in cursor:
         batch.append(document["user_id"])
         if len(batch) == size:
-            due = _without_busy_or_idle(batch, active, round_trip)
+            due = _without_busy_or_idle(batch, active)
             if due:
                 yield due
             batch = []
-            round_trip("users")  # the cursor's next getMore
     if batch:
-        due = _without_busy_or_idle(batch, active, round_trip)
+        due = _without_busy_or_idle(batch, active)
         if due:
             yield due
 
 
-def _without_busy_or_idle(user_ids: list[str], active: ActiveJobs, round_trip: RoundTrip) -> list[str]:
+def _without_busy_or_idle(user_ids: list[str], active: ActiveJobs) -> list[str]:
     """Keep the users with an active account and without a queued, running or retrying job."""
-    round_trip("seller_accounts")
     query = {"user_id": {"$in": user_ids}, "status": "active"}
     with_accounts = set(SellerAccount._get_collection().distinct("user_id", query))
     candidates = [u for u in user_ids if u in with_accounts]
     current = dict(zip(candidates, active.current_many(candidates), strict=True))
     job_ids = [job_id for job_id in current.values() if job_id is not None]
-    finished: set[str] = set()
-    if job_ids:
-        round_trip("job_statuses")
-        query = {"job_id": {"$in": job_ids}, "status": {"$in": list(FINISHED_STATUSES)}}
-        finished = {d["job_id"] for d in JobStatus._get_collection().find(query, {"job_id": 1, "_id": 0})}
+    finished = finished_job_ids(job_ids)
     # A key without a finished record is a live job, or an enqueue in flight: not due.
     return [u for u in candidates if current[u] is None or current[u] in finished]

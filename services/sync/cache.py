@@ -8,7 +8,7 @@ from typing import Any
 import redis
 
 from services.platform.redis_pool import get_redis, key
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 
 
 def analysis_key(settings: Settings, user_id: str, country: str) -> str:
@@ -20,14 +20,13 @@ def write_analysis(
     country: str,
     analysis: dict[str, Any],
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     client: redis.Redis | None = None,
 ) -> str:
     """Store the analysis JSON with a TTL of 2 × SYNC_INTERVAL; returns the key.
 
     One SET with EX: a reader sees the old value or the new one, never a half-written one.
     """
-    settings = settings or get_settings()
     client = client or get_redis(settings)
     name = analysis_key(settings, user_id, country)
     client.set(name, json.dumps(analysis, separators=(",", ":")), ex=settings.cache_ttl_seconds)
@@ -35,9 +34,8 @@ def write_analysis(
 
 
 def read_analysis(
-    user_id: str, country: str, *, settings: Settings | None = None, client: redis.Redis | None = None
+    user_id: str, country: str, *, settings: Settings, client: redis.Redis | None = None
 ) -> dict[str, Any] | None:
-    settings = settings or get_settings()
     client = client or get_redis(settings)
     raw = client.get(analysis_key(settings, user_id, country))
     return json.loads(raw) if raw else None

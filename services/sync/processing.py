@@ -34,7 +34,7 @@ from services.platform.errors import (
     UnknownUserError,
 )
 from services.platform.redis_pool import get_redis, key
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.analysis import analyse_and_cache
 from services.sync.fetch import FetchProgress, fetch_account, parse_time
@@ -72,8 +72,8 @@ def done_key(settings: Settings, job_id: str) -> str:
 def process_user_data(
     user_id: str,
     *,
+    settings: Settings,
     job_id: str | None = None,
-    settings: Settings | None = None,
     records: JobRecords | None = None,
     client: redis.Redis | None = None,
     clock: Callable[[], datetime] = utcnow,
@@ -86,7 +86,6 @@ def process_user_data(
     (services.sync.first_look); ``on_first_look`` is then called (the actor lets the job leave the
     priority lane once it waits for a quota).
     """
-    settings = settings or get_settings()
     job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
     job.clock, job.clients_for = clock, clients_for
     if User.objects(user_id=user_id).first() is None:

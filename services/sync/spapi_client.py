@@ -52,7 +52,7 @@ from tenacity import (
 from services.platform.errors import AccountAuthError, PermanentSpApiError, QuotaWait, TransientSpApiError
 from services.platform.redis_pool import get_redis
 from services.platform.secrets import decrypt_token
-from services.platform.settings import Settings, get_settings
+from services.platform.settings import Settings
 from services.platform.worker_metrics import Batch, WorkerMetrics
 from services.sync.quotas import USAGE_PLANS, QuotaBuckets, Reservation, region_of
 
@@ -420,9 +420,8 @@ def marketplace_for(country: str) -> Marketplaces:
         raise PermanentSpApiError(f"unknown marketplace country {country!r}") from None
 
 
-def account_clients(account: Any, settings: Settings | None = None, **kwargs: Any) -> AccountClients:
+def account_clients(account: Any, settings: Settings, **kwargs: Any) -> AccountClients:
     """Clients for a SellerAccount document; decrypts its refresh token just for these calls."""
-    settings = settings or get_settings()
     kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
     if "quotas" not in kwargs:
         kwargs["quotas"] = QuotaBuckets(get_redis(settings), settings)

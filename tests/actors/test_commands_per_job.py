@@ -16,7 +16,6 @@ import pytest
 from pymongo import monitoring
 
 from models.connection import connect, disconnect
-from services.jobs import producer as jobs
 from tests.support import wait_for
 
 #: MongoDB commands of one job for a user with one account (an hourly sync: a first sync adds its
@@ -77,15 +76,15 @@ def counting(settings):
     connect(settings.mongodb_uri)
 
 
-def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, worker, make_user):
+def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, worker, make_user, producer):
     # Given a user with one seller account, synced once (what follows is an hourly sync, the steady state)
     make_user("u-cost", [("US", "cost-us")])
-    first = jobs.enqueue_users(["u-cost"], "schedule")[0]
+    first = producer.enqueue_users(["u-cost"], "schedule")[0]
     wait_for(lambda: _finished(first.job_id), timeout=60)
     counting.counts.clear()
 
     # When it is enqueued and a worker syncs it (the test's own polling is not counted)
-    enqueued = jobs.enqueue_users(["u-cost"], "manual")[0]
+    enqueued = producer.enqueue_users(["u-cost"], "manual")[0]
     counting.main_thread = False
     wait_for(lambda: _finished(enqueued.job_id), timeout=60)
 

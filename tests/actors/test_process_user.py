@@ -9,7 +9,6 @@ import pytest
 
 from models import Analysis, JobStatus, SellerAccount, User
 from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
-from services.jobs import producer as jobs
 from services.platform.errors import UnknownUserError
 from services.sync.cache import analysis_key
 from tests.support import wait_for
@@ -31,13 +30,13 @@ def finished(job_id: str) -> JobStatus | None:
 
 
 def test_a_users_accounts_are_fetched_analysed_cached_and_marked_complete(
-    broker, worker, make_user, redis_client, settings, sandbox
+    broker, worker, make_user, redis_client, settings, sandbox, producer
 ):
     # Given a user with two seller accounts in two regions
     make_user("u-pipeline", [("US", "acme-us"), ("DE", "acme-de")])
 
     # When the user is enqueued and a worker runs the job
-    enqueued = jobs.enqueue_user("u-pipeline", "manual")
+    enqueued = producer.enqueue_user("u-pipeline", "manual")
     assert job(enqueued.job_id).status == "queued"
     record = wait_for(lambda: finished(enqueued.job_id))
 
@@ -63,7 +62,7 @@ def test_a_users_accounts_are_fetched_analysed_cached_and_marked_complete(
     assert all(a.last_synced_at is not None for a in SellerAccount.objects(user_id="u-pipeline"))
     assert User.objects.get(user_id="u-pipeline").last_synced_at is not None
     # And the user is free for its next job
-    assert jobs.enqueue_user("u-pipeline").job_id != enqueued.job_id
+    assert producer.enqueue_user("u-pipeline").job_id != enqueued.job_id
 
 
 def _hand_made_orders(now: datetime) -> list[dict]:
@@ -111,7 +110,7 @@ def _inventory(sku: str, sellable: int) -> dict:
     }
 
 
-def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, sandbox):
+def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, sandbox, producer):
     # Given a seller whose orders and stock we know
     now = datetime.now(UTC)
     sandbox.state.set_data(
@@ -124,7 +123,7 @@ def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, san
     make_user("u-hand", [("US", "hand-us")])
 
     # When it is synced
-    enqueued = jobs.enqueue_user("u-hand")
+    enqueued = producer.enqueue_user("u-hand")
     assert wait_for(lambda: finished(enqueued.job_id)).status == "completed"
 
     # Then the KPIs are what we compute by hand
@@ -144,7 +143,7 @@ def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, san
     assert inventory["low_stock"] == []
 
 
-def test_low_stock_lists_skus_covering_fewer_than_14_days(broker, worker, make_user, sandbox):
+def test_low_stock_lists_skus_covering_fewer_than_14_days(broker, worker, make_user, sandbox, producer):
     # Given a SKU that sold 3 units in 30 days with 1 unit left: 10 days of cover
     now = datetime.now(UTC)
     sandbox.state.set_data(
@@ -154,7 +153,7 @@ def test_low_stock_lists_skus_covering_fewer_than_14_days(broker, worker, make_u
     make_user("u-low", [("US", "low-us")])
 
     # When it is synced
-    enqueued = jobs.enqueue_user("u-low")
+    enqueued = producer.enqueue_user("u-low")
     assert wait_for(lambda: finished(enqueued.job_id)).status == "completed"
 
     # Then SKU-A is low on stock and SKU-B (1 sold, 9 left: 270 days) is not
@@ -163,7 +162,7 @@ def test_low_stock_lists_skus_covering_fewer_than_14_days(broker, worker, make_u
 
 
 def test_a_failing_account_is_retried_and_the_accounts_already_done_are_not_fetched_again(
-    broker, worker, make_user, sandbox, settings
+    broker, worker, make_user, sandbox, settings, producer
 ):
     # Given a user whose US account answers 500 for longer than the call-level retries last
     make_user("u-retry", [("DE", "retry-de"), ("US", "retry-us")])
@@ -172,7 +171,7 @@ def test_a_failing_account_is_retried_and_the_accounts_already_done_are_not_fetc
     )
 
     # When the job runs
-    enqueued = jobs.enqueue_user("u-retry")
+    enqueued = producer.enqueue_user("u-retry")
 
     # Then it is retrying after the first attempt, then completed
     wait_for(lambda: job(enqueued.job_id).status == "retrying" or job(enqueued.job_id).attempts > 1)
@@ -187,13 +186,15 @@ def test_a_failing_account_is_retried_and_the_accounts_already_done_are_not_fetc
     assert stats["retry-us"]["getOrders"]["served"] == 1
 
 
-def test_a_job_that_keeps_failing_ends_failed_with_its_reason(broker, worker, make_user, sandbox, settings):
+def test_a_job_that_keeps_failing_ends_failed_with_its_reason(
+    broker, worker, make_user, sandbox, settings, producer
+):
     # Given an account that answers 503 forever
     make_user("u-fail", [("US", "fail-us")])
     sandbox.state.set_faults("fail-us", [{"operation": "getOrders", "status": 503}])
 
     # When the job runs out of retries
-    enqueued = jobs.enqueue_user("u-fail")
+    enqueued = producer.enqueue_user("u-fail")
     record = wait_for(lambda: finished(enqueued.job_id), timeout=30)
 
     # Then it is failed, after 1 + JOB_MAX_RETRIES attempts, with the reason on record
@@ -206,14 +207,14 @@ def test_a_job_that_keeps_failing_ends_failed_with_its_reason(broker, worker, ma
 
 
 def test_a_revoked_refresh_token_marks_that_account_auth_error_and_the_others_complete(
-    broker, worker, make_user, sandbox
+    broker, worker, make_user, sandbox, producer
 ):
     # Given a user whose JP authorisation was revoked
     make_user("u-auth", [("US", "fine-us"), ("JP", "revoked-jp")])
     sandbox.state.set_faults("revoked-jp", [{"lwa": "invalid_grant"}])
 
     # When the job runs
-    enqueued = jobs.enqueue_user("u-auth")
+    enqueued = producer.enqueue_user("u-auth")
     record = wait_for(lambda: finished(enqueued.job_id))
 
     # Then the job completed, JP is auth_error after one token request, without retries
@@ -227,13 +228,15 @@ def test_a_revoked_refresh_token_marks_that_account_auth_error_and_the_others_co
     assert "getOrders" not in sandbox.state.get_stats()["revoked-jp"]
 
 
-def test_a_body_that_is_not_json_fails_the_account_with_a_clear_error(broker, worker, make_user, sandbox):
+def test_a_body_that_is_not_json_fails_the_account_with_a_clear_error(
+    broker, worker, make_user, sandbox, producer
+):
     # Given an account whose getOrders answers 200 with a body that is not JSON
     make_user("u-garbage", [("US", "garbage-us")])
     sandbox.state.set_faults("garbage-us", [{"operation": "getOrders", "malformed": True}])
 
     # When the job runs
-    enqueued = jobs.enqueue_user("u-garbage")
+    enqueued = producer.enqueue_user("u-garbage")
     record = wait_for(lambda: finished(enqueued.job_id))
 
     # Then the job failed without job-level retries (the same answer would come back), saying why
@@ -243,13 +246,13 @@ def test_a_body_that_is_not_json_fails_the_account_with_a_clear_error(broker, wo
     assert "getOrders answered a body that is not the documented JSON" in record.error.message
 
 
-def test_two_enqueues_of_the_same_user_give_one_job(broker, make_user):
+def test_two_enqueues_of_the_same_user_give_one_job(broker, make_user, producer):
     # Given a user with no job
     make_user("u-dedup", [("US", "dedup-us")])
 
     # When it is enqueued twice
-    first = jobs.enqueue_user("u-dedup")
-    second = jobs.enqueue_user("u-dedup")
+    first = producer.enqueue_user("u-dedup")
+    second = producer.enqueue_user("u-dedup")
 
     # Then the second enqueue returns the first job
     assert not first.deduplicated and second.deduplicated
@@ -258,13 +261,13 @@ def test_two_enqueues_of_the_same_user_give_one_job(broker, make_user):
     assert broker.client.hlen(f"{broker.namespace}:{PRIORITY_QUEUE_NAME}.msgs") == 1
 
 
-def test_a_removed_queued_job_never_runs(broker, make_user, sandbox):
+def test_a_removed_queued_job_never_runs(broker, make_user, sandbox, producer):
     # Given a queued job
     make_user("u-cancel", [("US", "cancel-us")])
-    enqueued = jobs.enqueue_user("u-cancel")
+    enqueued = producer.enqueue_user("u-cancel")
 
     # When it is removed, then a worker starts
-    assert jobs.remove_job(enqueued.job_id).done
+    assert producer.remove_job(enqueued.job_id).done
     import dramatiq
 
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
@@ -279,26 +282,28 @@ def test_a_removed_queued_job_never_runs(broker, make_user, sandbox):
     assert record.status == "cancelled" and record.attempts == 0
     assert "cancel-us" not in sandbox.state.get_stats()
     # And the user can be enqueued again
-    assert jobs.enqueue_user("u-cancel").job_id != enqueued.job_id
+    assert producer.enqueue_user("u-cancel").job_id != enqueued.job_id
 
 
-def test_an_unknown_user_is_a_clear_error_and_nothing_is_enqueued(broker):
+def test_an_unknown_user_is_a_clear_error_and_nothing_is_enqueued(broker, producer):
     with pytest.raises(UnknownUserError, match="no user with id 'ghost'"):
-        jobs.enqueue_user("ghost")
+        producer.enqueue_user("ghost")
     assert JobStatus.objects.count() == 0
     assert broker.client.hlen(f"{broker.namespace}:{QUEUE_NAME}.msgs") == 0
 
 
-def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, worker, make_user, sandbox):
+def test_a_running_job_that_is_cancelled_stops_before_its_next_account(
+    broker, worker, make_user, sandbox, producer
+):
     # Given a running job whose first account (DE) answers slowly, both accounts synced before
     make_user("u-stop", [("DE", "stop-de"), ("US", "stop-us")])
     SellerAccount.objects(user_id="u-stop").update(set__orders_cursor=datetime.now(UTC) - timedelta(hours=1))
     sandbox.state.set_faults("stop-de", [{"latencyMs": 300}])
-    enqueued = jobs.enqueue_user("u-stop")
+    enqueued = producer.enqueue_user("u-stop")
     wait_for(lambda: "stop-de" in sandbox.state.get_stats())  # DE's first call answered: DE is under way
 
     # When it is cancelled while DE is being fetched
-    assert jobs.remove_job(enqueued.job_id).record.cancel_requested
+    assert producer.remove_job(enqueued.job_id).record.cancel_requested
 
     # Then DE finishes, US is never fetched, and the job ends cancelled
     record = wait_for(lambda: finished(enqueued.job_id))
@@ -306,10 +311,12 @@ def test_a_running_job_that_is_cancelled_stops_before_its_next_account(broker, w
     assert [(a.country, a.status) for a in record.accounts] == [("DE", "completed"), ("US", "pending")]
     assert "stop-us" not in sandbox.state.get_stats()
     # And the user is free for its next job
-    assert not jobs.enqueue_user("u-stop").deduplicated
+    assert not producer.enqueue_user("u-stop").deduplicated
 
 
-def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, worker, make_user, sandbox):
+def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(
+    broker, worker, make_user, sandbox, producer
+):
     # Given a job whose message has waited longer than AgeLimit allows (25 hours)
     from actors import process_user
     from actors.queue import DramatiqJobQueue
@@ -321,7 +328,7 @@ def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, 
             return old.copy(message_timestamp=old.message_timestamp - 25 * 3_600_000)
 
     make_user("u-stale", [("US", "stale-us")])
-    enqueued = JobProducer(StaleQueue(process_user)).enqueue_user("u-stale")
+    enqueued = JobProducer(StaleQueue(process_user), producer.settings).enqueue_user("u-stale")
 
     # When a worker takes it
     record = wait_for(lambda: finished(enqueued.job_id))
@@ -330,4 +337,4 @@ def test_a_job_whose_message_expired_fails_saying_so_and_frees_its_user(broker, 
     assert record.status == "failed" and record.attempts == 0
     assert record.error.type == "JobExpired" and "24 h" in record.error.message
     assert "stale-us" not in sandbox.state.get_stats()
-    assert not jobs.enqueue_user("u-stale").deduplicated
+    assert not producer.enqueue_user("u-stale").deduplicated

@@ -16,7 +16,6 @@ import pytest
 from dramatiq.brokers.redis import MAINTENANCE_SCALE
 
 from models import JobStatus
-from services.jobs import producer as jobs
 from services.sync.processing import done_key
 from tests.support import settings_env, wait_for
 
@@ -28,7 +27,7 @@ CRASH_ACCOUNTS = (("DE", "crash-de"), ("US", "crash-us"))
 
 
 def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
-    broker, make_user, sandbox, settings, redis_client, tmp_path
+    broker, make_user, sandbox, settings, redis_client, tmp_path, producer
 ):
     # Given the crash user, whose second account (US) answers slowly, and a CLI worker
     make_user(CRASH_USER, list(CRASH_ACCOUNTS))
@@ -44,7 +43,7 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     )  # fmt: skip
     try:
         # When the job is enqueued and the worker is killed after its first account (DE), mid-way in US
-        enqueued = jobs.enqueue_user(CRASH_USER)
+        enqueued = producer.enqueue_user(CRASH_USER)
         wait_for(lambda: redis_client.hexists(done_key(settings, enqueued.job_id), "A1PA6795UKMFR9"), 30)
         wait_for(lambda: "crash-us" in sandbox.state.get_stats())
         os.killpg(process.pid, signal.SIGKILL)

@@ -12,13 +12,12 @@ from models.migrate import DOCUMENTS, create_indexes
 
 
 @pytest.fixture
-def healthy(make_user, worker, broker, settings, redis_client):
+def healthy(make_user, worker, broker, settings, redis_client, producer):
     """A user with a sandbox account, a live worker, and a scheduler leader that has ticked."""
     from cron.scheduler import SyncScheduler
-    from services.jobs.producer import get_producer
 
     make_user("u1", [("US", "acme-us")])
-    scheduler = SyncScheduler(settings, get_producer(), redis_client)
+    scheduler = SyncScheduler(settings, producer, redis_client)
     assert scheduler.tick() is not None
     yield
     scheduler.close(timeout=5)

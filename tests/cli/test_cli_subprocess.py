@@ -52,7 +52,7 @@ def operator(settings, tmp_path):
 
 
 def test_an_operator_onboards_a_seller_and_sees_its_first_sync_with_the_script(
-    operator, worker, settings, redis_client
+    operator, worker, settings, redis_client, producer
 ):
     # Given a worker running (in this process, on the same Redis and store)
     # When the operator adds a user and connects a sandbox seller, the token piped on stdin
@@ -80,9 +80,8 @@ def test_an_operator_onboards_a_seller_and_sees_its_first_sync_with_the_script(
     assert json.loads(capacity.stdout)["measured"]["jobs"] == 1
     # And, once a scheduler has ticked, the doctor finds nothing wrong
     from cron.scheduler import SyncScheduler
-    from services.jobs.producer import get_producer
 
-    scheduler = SyncScheduler(settings, get_producer(), redis_client)
+    scheduler = SyncScheduler(settings, producer, redis_client)
     scheduler.tick()
     try:
         doctor = operator("doctor")

@@ -16,13 +16,6 @@ from tests.cron.cron_support import queued_user_ids, seed_due_users
 from tests.support import wait_for
 
 
-@pytest.fixture
-def producer(broker):
-    from services.jobs.producer import get_producer
-
-    return get_producer()
-
-
 def test_a_batch_sent_in_one_round_trip_is_read_by_dramatiqs_own_consumer(broker, producer):
     # Given three messages sent as one batch
     jobs = [(producer.queue.new_job_id(), f"u{n}", "schedule") for n in range(3)]

@@ -14,16 +14,8 @@ from models import JobStatus, User
 from services.platform.redis_pool import key
 from services.schedule.due_users import due_user_batches
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seed_due_users, seeded_ids
-from tests.support import wait_for
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def producer(broker):
-    from services.jobs.producer import get_producer
-
-    return get_producer()
 
 
 @pytest.fixture
@@ -162,27 +154,6 @@ def test_dry_run_prints_the_due_users_and_enqueues_nothing(producer, scheduler, 
     assert result.due == 3
     assert queued_user_ids(redis_client, settings) == []
     assert active_user_ids(redis_client, settings) == set()
-
-
-def test_dev_mode_thread_ticks_and_stops_cleanly(broker, settings, redis_client):
-    # Given due users and the scheduler started in a thread, ticking every 0.2 s with a 1 s lease
-    import threading
-
-    from cron.scheduler import start_in_thread
-
-    expected = seed_due_users(10)
-    stop = threading.Event()
-    thread = start_in_thread(replace(settings, scheduler_lease_seconds=1.0), stop, every_seconds=0.2)
-
-    # When it has ticked
-    wait_for(lambda: len(queued_user_ids(redis_client, settings)) == 10, timeout=10)
-
-    # Then every due user was enqueued once; stopping ends the thread and frees the lease
-    stop.set()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert queued_user_ids(redis_client, settings) == expected
-    assert redis_client.get(key(settings, "scheduler", "leader")) is None
 
 
 #: An hour a minute, as bench.freshness runs it: a 1-minute interval and a tick every 5 seconds.

@@ -17,7 +17,6 @@ import falcon.testing
 import pytest
 import yaml
 
-from services.jobs.producer import get_producer
 from services.jobs.records import utcnow
 from services.platform.worker_metrics import METRICS, WorkerMetrics
 from services.schedule import state as scheduler_state
@@ -56,7 +55,7 @@ def test_promtool_unit_tests_fire_each_alert_and_spare_the_healthy_series():
     assert tested == {rule["alert"] for rule in alert_rules()}
 
 
-def test_every_metric_the_alerts_read_is_exposed_by_metrics(settings, broker, redis_client):
+def test_every_metric_the_alerts_read_is_exposed_by_metrics(settings, broker, redis_client, producer):
     # Given a scheduler tick and a worker-side observation of every declared metric
     scheduler_state.record_tick(settings, redis_client, utcnow())
     recorder = WorkerMetrics(redis_client, settings)
@@ -66,7 +65,7 @@ def test_every_metric_the_alerts_read_is_exposed_by_metrics(settings, broker, re
             recorder.observe(name, labels, 1.0)
         else:
             recorder.count(name, labels)
-    app = create_app(WebConfig(settings=settings, stats_max_age_seconds=0), producer=get_producer())
+    app = create_app(WebConfig(settings=settings, stats_max_age_seconds=0), producer=producer)
 
     # When /metrics is scraped
     exposed = falcon.testing.TestClient(app).simulate_get("/metrics").text

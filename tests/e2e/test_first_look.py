@@ -11,7 +11,6 @@ import json
 import pytest
 
 from models import Analysis, JobStatus
-from services.jobs import producer as jobs
 from services.operations.demo import sandbox_token
 from services.operations.onboarding import connect_and_sync
 from services.sync.cache import analysis_key
@@ -32,10 +31,10 @@ def big_seller(sandbox, make_user, broker):
     return "u-big"
 
 
-def connect(user_id: str, settings):
+def connect(user_id: str, settings, producer):
     """Connect the user's US account, as the REST route and ``sellersync accounts add`` do."""
     return connect_and_sync(
-        jobs.get_producer(), user_id, "US", sandbox_token("big-us"), seller_id="big-us", settings=settings
+        producer, user_id, "US", sandbox_token("big-us"), seller_id="big-us", settings=settings
     )
 
 
@@ -49,12 +48,12 @@ def cached(redis_client, settings, user_id: str) -> dict | None:
 
 
 def test_a_first_sync_caches_a_first_look_before_its_backfill_and_the_full_analysis_replaces_it(
-    big_seller, settings, redis_client, sandbox, tmp_path
+    big_seller, settings, redis_client, sandbox, tmp_path, producer
 ):
     # Given a worker, and a seller who connects their account (the job is enqueued by connecting)
     with CliWorker(settings, tmp_path / "worker.log") as worker:
         connected = connect_and_sync(
-            jobs.get_producer(),
+            producer,
             big_seller,
             "US",
             sandbox_token("big-us"),

@@ -18,7 +18,6 @@ from actors.queue import DramatiqJobQueue
 from actors.sync import PERMANENT_ERRORS, sync_user
 from models import JobStatus
 from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME, JobProducer
-from services.jobs import producer as jobs
 from tests.support import CliWorker, rabbitmq_url, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -46,10 +45,10 @@ def started_after(job: JobStatus, user_ids: list[str]) -> int:
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])
-def lanes(request, settings, broker):
+def lanes(request, settings, broker, producer):
     """(producer, extra worker environment) for the broker under test."""
     if request.param == "redis":
-        yield jobs.get_producer(), {}
+        yield producer, {}
         return
     from actors.broker import build_broker
 
@@ -101,17 +100,17 @@ def test_a_manual_sync_overtakes_a_waiting_wave_of_scheduled_jobs(
 
 
 def test_a_manual_sync_of_a_user_whose_scheduled_job_waits_moves_that_job_into_the_lane(
-    make_user, sandbox, settings, tmp_path
+    make_user, sandbox, settings, tmp_path, producer
 ):
     # Given a wave of scheduled jobs, the last of them the user's
     wave = seed_wave(make_user, sandbox, "wave")
     make_user("u-late", [("US", "late-us")])
-    scheduled = {e.user_id: e.job_id for e in jobs.enqueue_users([*wave, "u-late"], "schedule")}
+    scheduled = {e.user_id: e.job_id for e in producer.enqueue_users([*wave, "u-late"], "schedule")}
     with CliWorker(settings, tmp_path / "worker.log", threads=THREADS) as worker:
         wait_for(lambda: JobStatus.objects(user_id__in=wave, status="completed").count() >= 2, timeout=60)
 
         # When the user asks for a sync while its scheduled job still waits
-        enqueued = jobs.enqueue_user("u-late", "manual")
+        enqueued = producer.enqueue_user("u-late", "manual")
         record = wait_for(
             lambda: JobStatus.objects(job_id=enqueued.job_id, status="completed").first(), timeout=60
         )

@@ -19,7 +19,6 @@ import pytest
 
 from devmode.topology import start
 from models import JobStatus, SellerAccount
-from services.jobs import producer as jobs
 from services.operations.demo import seed_demo_users
 from services.platform.settings import configure
 from services.sync.processing import done_key
@@ -59,7 +58,7 @@ def topology(settings, sandbox, broker, tmp_path):
 
 
 def test_fifty_users_sync_exactly_once_through_a_worker_process_killed_mid_job(
-    topology, sandbox, settings, redis_client
+    topology, sandbox, settings, redis_client, producer
 ):
     running, lines = topology
     # Given 50 demo users whose sandbox sellers answer slowly
@@ -71,7 +70,7 @@ def test_fifty_users_sync_exactly_once_through_a_worker_process_killed_mid_job(
     wait_for(lambda: len(worker_children(worker.pid)) == 2, timeout=30)
 
     # When every user is enqueued once, and one worker process is SIGKILLed with jobs in flight
-    enqueued = {e.job_id: e.user_id for e in jobs.enqueue_users(user_ids, trigger="demo")}
+    enqueued = {e.job_id: e.user_id for e in producer.enqueue_users(user_ids, trigger="demo")}
     wait_for(lambda: JobStatus.objects(job_id__in=list(enqueued), status="completed").count() >= 5, 60)
     wait_for(lambda: JobStatus.objects(job_id__in=list(enqueued), status="running").count() >= 2, 30)
     done_before = accounts_done(settings, redis_client, list(enqueued))

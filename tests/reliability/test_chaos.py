@@ -15,7 +15,6 @@ from collections import Counter
 
 import pytest
 
-from services.jobs import producer as jobs
 from tests.reliability.support import (
     FULL,
     ReportRow,
@@ -42,11 +41,11 @@ KILL_EVERY = (2.0, 5.0) if FULL else (1.5, 3.0)
 STARTED = re.compile(r"Job (\S+) for user \S+ started, attempt (\d+)\.")
 
 
-def run_waves(waves: list[list[str]], timeout: float) -> list[str]:
+def run_waves(waves: list[list[str]], timeout: float, producer) -> list[str]:
     """Enqueue each wave once the previous one has finished (one job per user at a time)."""
     job_ids: list[str] = []
     for wave in waves:
-        wave_ids = [e.job_id for e in jobs.enqueue_users(wave, "manual")]
+        wave_ids = [e.job_id for e in producer.enqueue_users(wave, "manual")]
         assert len(set(wave_ids)) == len(wave), "a user already had a job in flight"
         wait_for(lambda ids=wave_ids: all_finished(ids), timeout=timeout, interval=0.5)
         job_ids += wave_ids

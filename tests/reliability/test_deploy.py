@@ -15,7 +15,6 @@ import requests
 
 from embedded.ports import free_port
 from embedded.procfile import read_procfile
-from services.jobs import producer as jobs
 from services.platform.redis_pool import key
 from tests.reliability.support import (
     ReportRow,
@@ -40,7 +39,7 @@ LEASE_SECONDS = 10.0
 
 @pytest.mark.timeout(size(180, 600))
 def test_a_worker_stopped_with_jobs_in_flight_requeues_them_and_the_next_worker_resumes_them(
-    make_user, sandbox, topology
+    make_user, sandbox, topology, producer
 ):
     # Given a worker busy with jobs of users with 3 slow accounts each, some accounts already done
     users = make_users(make_user, sandbox, size(12, 60), prefix="deploy", latency_ms={"min": 60, "max": 150})
@@ -49,7 +48,7 @@ def test_a_worker_stopped_with_jobs_in_flight_requeues_them_and_the_next_worker_
     supervisor.start(
         "worker", worker_command(processes=1, threads=3, shutdown_timeout_ms=SHUTDOWN_TIMEOUT_MS)
     )
-    job_ids = [e.job_id for e in jobs.enqueue_users(users, "manual")]
+    job_ids = [e.job_id for e in producer.enqueue_users(users, "manual")]
     wait_for(lambda: ledger(job_ids).by_status.get("running", 0) >= 2, timeout=60)
     time.sleep(1.0)  # into their accounts
 

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from actors.parent_watch import DEATH_SIGNAL
-from services.jobs import producer as jobs
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
@@ -38,14 +37,14 @@ ORPHANS_EXIT_WITHIN_SECONDS = 10.0
 
 @pytest.mark.timeout(size(240, 900))
 def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_completes_every_job_once(
-    make_user, sandbox, topology
+    make_user, sandbox, topology, producer
 ):
     # Given a 60-user wave on one dramatiq main process with two worker processes, well under way
     users = make_users(make_user, sandbox, 60, prefix="orphan", latency_ms={"min": 10, "max": 60})
     supervisor = topology()
     main = supervisor.start("worker", worker_command(processes=2, threads=3))
     workers = wait_for(lambda: len(children(main.pid)) == 2 and children(main.pid), timeout=30)
-    job_ids = [e.job_id for e in jobs.enqueue_users(users, "manual")]
+    job_ids = [e.job_id for e in producer.enqueue_users(users, "manual")]
     wait_for(lambda: ledger(job_ids).completed >= 15, timeout=90, interval=0.2)
     # (a stray parent-death signal while the main process lives changes nothing)
     kill(workers[0], DEATH_SIGNAL)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from models import JobStatus, SellerAccount, User
-from services.jobs import producer as jobs
 from services.sync.processing import done_key
 from tests.reliability.support import (
     ReportRow,
@@ -63,7 +62,7 @@ FAILING = ("poison-token", "poison-missing", "poison-cursor", "poison-deleted")
 
 @pytest.mark.timeout(180)
 def test_jobs_of_corrupt_or_deleted_users_fail_with_a_readable_reason_and_harm_no_other_job(
-    make_user, sandbox, topology, settings, redis_client
+    make_user, sandbox, topology, settings, redis_client, producer
 ):
     # Given healthy users, users whose stored documents are corrupt, and one with slow accounts
     healthy = make_users(make_user, sandbox, 12, prefix="healthy", latency_ms={"min": 5, "max": 30})
@@ -79,7 +78,7 @@ def test_jobs_of_corrupt_or_deleted_users_fail_with_a_readable_reason_and_harm_n
     # When all are synced, and the slow user is deleted once its first account is done
     clock = Stopwatch()
     enqueued = {
-        e.user_id: e.job_id for e in jobs.enqueue_users([*healthy, *POISON, "poison-deleted"], "manual")
+        e.user_id: e.job_id for e in producer.enqueue_users([*healthy, *POISON, "poison-deleted"], "manual")
     }
     deleted_job = enqueued["poison-deleted"]
     wait_for(lambda: redis_client.hlen(done_key(settings, deleted_job)) >= 1, timeout=60)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.security.snapshot import store_snapshot
 from tests.support.browser import chromium
-from tests.web.conftest import anonymous, app, client, job, producer, web_config  # noqa: F401
+from tests.web.conftest import anonymous, app, client, job, web_config  # noqa: F401
 
 
 @pytest.fixture

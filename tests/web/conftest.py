@@ -14,13 +14,6 @@ from web.config import WebConfig
 
 
 @pytest.fixture
-def producer(broker):
-    from services.jobs.producer import get_producer
-
-    return get_producer()
-
-
-@pytest.fixture
 def web_config(settings) -> WebConfig:
     # Stats computed on every request: a test that just changed a record sees it at once.
     return WebConfig(settings=settings, stats_max_age_seconds=0)

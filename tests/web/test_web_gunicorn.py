@@ -20,7 +20,6 @@ import pytest
 import requests
 
 from embedded.ports import free_port
-from services.jobs import producer as jobs
 from tests.support import settings_env
 from tests.web.factory import TOKEN
 
@@ -59,7 +58,7 @@ def gunicorn(settings) -> Iterator[str]:
 
 
 @pytest.mark.e2e
-def test_gunicorn_serves_the_app(gunicorn, broker, make_user):
+def test_gunicorn_serves_the_app(gunicorn, broker, make_user, producer):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # Health and readiness see the real Redis and the worker's store
     ready = requests.get(f"{gunicorn}/ready", timeout=5)
@@ -78,7 +77,7 @@ def test_gunicorn_serves_the_app(gunicorn, broker, make_user):
     )
     # A job this test recorded is read back by gunicorn's worker from the shared store
     make_user("u-gunicorn")
-    recorded = jobs.enqueue_user("u-gunicorn")
+    recorded = producer.enqueue_user("u-gunicorn")
     job = requests.get(f"{gunicorn}{BASE}/status/job/{recorded.job_id}", headers=auth, timeout=5)
     assert job.status_code == 200 and job.json()["userId"] == "u-gunicorn"
     sync = requests.post(f"{gunicorn}{BASE}/sync", json={"userIds": ["nobody"]}, headers=auth, timeout=5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.jobs import producer as jobs
 from tests.services.helpers import finished
 from tests.support import wait_for
 
@@ -26,14 +25,14 @@ def value(samples, name: str, **labels: str) -> float:
 
 
 def test_a_sync_with_429s_shows_the_requests_by_outcome_and_the_quota_waits(
-    broker, worker, make_user, sandbox, anonymous
+    broker, worker, make_user, sandbox, anonymous, producer
 ):
     # Given an account whose getOrders answers 429 three times, then as usual
     make_user("u-throttled", [("US", "throttled-us")])
     sandbox.state.set_faults("throttled-us", [{"operation": "getOrders", "status": 429, "times": 3}])
 
     # When its sync runs on a worker
-    job_id = jobs.enqueue_user("u-throttled").job_id
+    job_id = producer.enqueue_user("u-throttled").job_id
     record = wait_for(lambda: finished(job_id), timeout=30)
     assert record.status == "completed", record.error
 
@@ -56,7 +55,7 @@ def test_a_sync_with_429s_shows_the_requests_by_outcome_and_the_quota_waits(
 
 
 def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
-    broker, worker, make_user, sandbox, anonymous, settings
+    broker, worker, make_user, sandbox, anonymous, settings, producer
 ):
     # Given an account whose getOrderMetrics answers 500 more often than one attempt of the job tries
     make_user("u-flaky", [("US", "flaky-us")])
@@ -64,7 +63,7 @@ def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
     sandbox.state.set_faults("flaky-us", [{"operation": "getOrderMetrics", "status": 500, "times": failures}])
 
     # When its sync runs, fails its first attempt and is retried
-    job_id = jobs.enqueue_user("u-flaky", "schedule").job_id
+    job_id = producer.enqueue_user("u-flaky", "schedule").job_id
     record = wait_for(lambda: finished(job_id), timeout=30)
     assert record.status == "completed" and record.attempts == 2, record.error
 
@@ -78,7 +77,7 @@ def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
 
 
 def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
-    broker, worker, make_user, anonymous, settings
+    broker, worker, make_user, anonymous, settings, producer
 ):
     # Given a user, and a worker
     make_user("u-new")
@@ -88,12 +87,12 @@ def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
     from services.operations.onboarding import connect_and_sync
 
     connected = connect_and_sync(
-        jobs.get_producer(), "u-new", "US", sandbox_token("new-us"), seller_id="new-us", settings=settings
+        producer, "u-new", "US", sandbox_token("new-us"), seller_id="new-us", settings=settings
     )
     record = wait_for(lambda: finished(connected.sync.job_id), timeout=30)
     assert record.status == "completed", record.error
     # And the user is synced once more, an hourly sync after the first
-    again = jobs.enqueue_user("u-new", "manual").job_id
+    again = producer.enqueue_user("u-new", "manual").job_id
     wait_for(lambda: finished(again), timeout=30)
 
     # Then /metrics has one observation: the first look, seconds after the connection

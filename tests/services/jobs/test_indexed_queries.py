@@ -23,7 +23,6 @@ from pymongo.errors import OperationFailure
 from models import JobStatus, User
 from models.connection import connect, disconnect
 from models.migrate import DOCUMENTS
-from services.jobs import producer as jobs
 from services.jobs.queries import JobQueries
 from services.schedule.due_users import due_user_batches
 from tests.services.helpers import finished
@@ -63,14 +62,16 @@ def recorder(settings):
     connect(settings.mongodb_uri)
 
 
-def test_the_hot_paths_queries_use_an_index(recorder, broker, worker, make_user, settings, redis_client):
+def test_the_hot_paths_queries_use_an_index(
+    recorder, broker, worker, make_user, settings, redis_client, producer
+):
     # Given users with accounts, one of them due, and the services doing their daily work
     make_user("u-index", [("US", "index-us"), ("DE", "index-de")])
     make_user("u-other", [("JP", "other-jp")])
     User.objects(user_id="u-other").update_one(set__last_synced_at=datetime.now(UTC) - timedelta(days=1))
     due = [u for batch in due_user_batches(settings, redis_client, batch_size=100) for u in batch]
     assert "u-index" in due
-    enqueued = jobs.enqueue_users(due, "schedule", known=True)
+    enqueued = producer.enqueue_users(due, "schedule", known=True)
     for e in enqueued:
         wait_for(lambda e=e: finished(e.job_id), timeout=60)
     queries = JobQueries(settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from models import JobStatus, SellerAccount
-from services.jobs import producer as jobs
 from services.operations.demo import sandbox_token
 from services.platform.secrets import decrypt_token
 from tests.services.helpers import finished
@@ -15,7 +14,7 @@ SELLERS = {"US": "secret-us", "DE": "secret-de", "JP": "secret-jp", "GB": "secre
 
 
 def test_no_log_line_job_error_or_redis_entry_contains_a_refresh_token(
-    broker, worker, make_user, sandbox, settings, redis_client, caplog
+    broker, worker, make_user, sandbox, settings, redis_client, caplog, producer
 ):
     # Given accounts that succeed, lose their grant, get 403 and keep failing with 500s
     caplog.set_level(logging.DEBUG)
@@ -27,7 +26,7 @@ def test_no_log_line_job_error_or_redis_entry_contains_a_refresh_token(
     sandbox.state.set_faults("secret-gb", [{"operation": "getOrders", "status": 500}])
 
     # When the job runs to its end (failed: GB never recovers)
-    enqueued = jobs.enqueue_user("u-secret")
+    enqueued = producer.enqueue_user("u-secret")
     record = wait_for(lambda: finished(enqueued.job_id), timeout=30)
     assert record.status == "failed"
     assert {a.country: a.status for a in record.accounts} == {

@@ -8,7 +8,6 @@ import pytest
 import redis
 
 from embedded.ports import free_port
-from services.platform import worker_metrics
 from services.platform.worker_metrics import METRICS, WorkerMetrics
 from services.sync.processing import process_user_data
 
@@ -60,14 +59,6 @@ def test_an_unreachable_redis_drops_the_metric_and_never_fails_the_work(settings
     WorkerMetrics(gone, settings).count("job_retries", {"reason": "TransientSpApiError"})
 
     # Then nothing is raised (the warning is logged)
-
-
-def test_the_module_functions_record_on_the_process_settings(settings, redis_client):
-    # When the module-level API is used, as a new metric's caller would
-    worker_metrics.count("job_retries", {"reason": "TimeLimitExceeded"})
-
-    # Then the process's namespace holds it
-    assert WorkerMetrics(redis_client, settings).read()["job_retries"] == {("TimeLimitExceeded",): 1.0}
 
 
 def test_a_timed_out_request_counts_as_timeout(make_user, sandbox, settings, redis_client):

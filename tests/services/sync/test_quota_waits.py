@@ -9,7 +9,6 @@ import dramatiq
 import pytest
 
 from models import JobStatus, Order, SellerAccount
-from services.jobs import producer as jobs
 from services.platform.settings import configure, get_settings
 from services.sync.quotas import QuotaBuckets
 from tests.services.helpers import finished, first_sync_orders
@@ -27,7 +26,7 @@ def slow_quota(settings):
 
 
 def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending_retries(
-    broker, make_user, sandbox, settings, slow_quota, redis_client
+    broker, make_user, sandbox, settings, slow_quota, redis_client, producer
 ):
     # Given a seller with 15 pages of orders whose getOrders burst is spent already (by another
     # process of ours, say), so that every page waits for a token however fast pages are stored, and a
@@ -40,9 +39,9 @@ def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending
     worker.start()
     try:
         # When its job runs, and another user's job is enqueued behind it
-        patient = jobs.enqueue_user("u-patient")
+        patient = producer.enqueue_user("u-patient")
         wait_for(lambda: JobStatus.objects.get(job_id=patient.job_id).quota_waits >= 1, timeout=10)
-        other = jobs.enqueue_user("u-other")
+        other = producer.enqueue_user("u-other")
         seen = set()
 
         def done() -> JobStatus | None:

@@ -10,7 +10,6 @@ from sp_api.auth import access_token_client as lwa_module
 from sp_api.auth._core import build_cache_key
 
 from models import Order, SellerAccount
-from services.jobs import producer as jobs
 from services.operations.accounts import connect_account
 from services.operations.demo import sandbox_token
 from services.sync.fetch import ORDERS_OVERLAP
@@ -20,7 +19,7 @@ from tests.support import wait_for
 
 
 def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_the_storm(
-    broker, worker, make_user, sandbox
+    broker, worker, make_user, sandbox, producer
 ):
     # Given a seller with 31 pages of orders (11 more than getOrders' burst of 20, so the quota paces
     # the fetch) and a storm of 429s on every operation it uses
@@ -32,7 +31,7 @@ def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_t
     make_user("u-storm", [("US", "storm-us")])
 
     # When the user's job runs
-    enqueued = jobs.enqueue_user("u-storm")
+    enqueued = producer.enqueue_user("u-storm")
     record = wait_for(lambda: finished(enqueued.job_id), timeout=30)
 
     # Then it completed in its first attempt, with every order stored once
@@ -81,14 +80,14 @@ def test_500_503_504_resets_and_timeouts_are_retried_and_end_in_success(make_use
 
 
 def test_5000_orders_over_50_pages_are_fetched_then_the_next_sync_fetches_only_the_changed(
-    make_user, sandbox, sandbox_clock
+    make_user, sandbox, sandbox_clock, settings
 ):
     # Given a seller with 5,000 orders in the last 29 days (plus today's)
     sandbox.state.set_profile("big-us", {"orders": 5000, "skus": 10, "days": 29})
     make_user("u-big", [("US", "big-us")])
 
     # When it is synced for the first time
-    first = process_user_data("u-big", clock=sandbox_clock)
+    first = process_user_data("u-big", settings=settings, clock=sandbox_clock)
 
     # Then every order of the window is stored, in one request per page of 100
     assert first.completed == ["na/US"]
@@ -102,7 +101,7 @@ def test_5000_orders_over_50_pages_are_fetched_then_the_next_sync_fetches_only_t
 
     # When six hours pass (orders ship, new ones arrive) and it is synced again
     sandbox_clock.offset = timedelta(hours=6)
-    second = process_user_data("u-big", clock=sandbox_clock)
+    second = process_user_data("u-big", settings=settings, clock=sandbox_clock)
 
     # Then only the orders updated since the watermark (minus the overlap) were fetched
     assert second.completed == ["na/US"]
@@ -131,8 +130,8 @@ def test_invalid_grant_marks_auth_error_after_one_token_request_and_reauthorisin
     sandbox.state.set_faults("grant-us", [{"lwa": "invalid_grant"}])
 
     # When it is synced twice
-    first = process_user_data("u-grant")
-    second = process_user_data("u-grant")
+    first = process_user_data("u-grant", settings=settings)
+    second = process_user_data("u-grant", settings=settings)
 
     # Then it is auth_error with the reason after exactly one token request, and no SP-API call
     assert first.auth_errors == ["na/US"] and second.completed == second.auth_errors == []
@@ -148,7 +147,7 @@ def test_invalid_grant_marks_auth_error_after_one_token_request_and_reauthorisin
     # Then the error is gone and the next sync completes
     account.reload()
     assert account.status == "active" and account.last_error is None
-    assert process_user_data("u-grant").completed == ["na/US"]
+    assert process_user_data("u-grant", settings=settings).completed == ["na/US"]
 
 
 def test_a_403_marks_auth_error_and_forgets_the_cached_access_token(make_user, sandbox, settings):
@@ -157,7 +156,7 @@ def test_a_403_marks_auth_error_and_forgets_the_cached_access_token(make_user, s
     sandbox.state.set_faults("forbidden-us", [{"operation": "getOrders", "status": 403, "times": 1}])
 
     # When it is synced
-    result = process_user_data("u-403")
+    result = process_user_data("u-403", settings=settings)
 
     # Then it is auth_error after one getOrders call (not retried), and its access token is forgotten
     assert result.auth_errors == ["na/US"]
@@ -167,5 +166,5 @@ def test_a_403_marks_auth_error_and_forgets_the_cached_access_token(make_user, s
 
     # And after re-authorisation the next sync asks LWA for a new access token and completes
     connect_account("u-403", "US", sandbox_token("forbidden-us"), settings=settings)
-    assert process_user_data("u-403").completed == ["na/US"]
+    assert process_user_data("u-403", settings=settings).completed == ["na/US"]
     assert sandbox.state.get_stats()["forbidden-us"]["lwaToken"]["served"] == 2
