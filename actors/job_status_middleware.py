@@ -8,6 +8,7 @@ import time
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
+from actors.messages import PROMOTED, user_id_of
 from actors.retries import QUOTA_RESUME, WaitingForQuota
 from services.jobs.active import ActiveJobs
 from services.jobs.records import JobRecords
@@ -22,8 +23,6 @@ MAX_MESSAGE_AGE_HOURS = 24
 
 #: Only messages of these actors are jobs with a status record (the two lanes of actors.sync).
 JOB_ACTORS = {"process_user", "process_user_now"}
-#: Message option: this delivery is the priority-lane copy of a promoted job (services.jobs.producer).
-PROMOTED = "promoted"
 #: Message option set on a delivery this middleware skips (its job must not run), so that
 #: ``after_skip_message`` tells it from one that AgeLimit skipped.
 NOT_RUNNABLE = "not_runnable"
@@ -45,10 +44,10 @@ class JobStatusMiddleware(Middleware):
     def before_process_message(self, broker, message) -> None:
         if message.actor_name not in JOB_ACTORS:
             return
-        logs.bind(job_id=message.message_id, user_id=message.args[0])
+        logs.bind(job_id=message.message_id, user_id=user_id_of(message))
         record = self.records.start(
             message.message_id,
-            message.args[0],
+            user_id_of(message),
             new_attempt=not message.options.get(QUOTA_RESUME),
             quota_waits=message.options.get("quota_waits", 0),
             promoted=bool(message.options.get(PROMOTED)),
@@ -66,7 +65,7 @@ class JobStatusMiddleware(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         if message.actor_name not in JOB_ACTORS:
             return
-        job_id, user_id = message.message_id, message.args[0]
+        job_id, user_id = message.message_id, user_id_of(message)
         if exception is None:
             status = "completed"
         elif isinstance(exception, JobCancelled):
@@ -103,7 +102,7 @@ class JobStatusMiddleware(Middleware):
         logs.unbind()
         if message.actor_name not in JOB_ACTORS or message.options.get(NOT_RUNNABLE):
             return
-        job_id, user_id = message.message_id, message.args[0]
+        job_id, user_id = message.message_id, user_id_of(message)
         if self.records.expire(job_id, f"the message waited longer than {MAX_MESSAGE_AGE_HOURS} h to run"):
             self.active.release(user_id, job_id)
             logger.warning("Job %s for user %s failed: it expired before a worker took it.", job_id, user_id)

@@ -20,7 +20,7 @@ from dramatiq import Middleware
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import generate_unique_id
 
-from actors.job_status_middleware import PROMOTED
+from actors.messages import PROMOTED, job_message
 from models.jobs import lane_of
 
 
@@ -37,7 +37,7 @@ class DramatiqJobQueue:
 
     def message(self, job_id: str, user_id: str, trigger: str, **options: object) -> dramatiq.Message:
         """The message of a new job, in its trigger's lane."""
-        return _message(self.actor_for(trigger), job_id, user_id, trigger, **options)
+        return job_message(self.actor_for(trigger), job_id, user_id, trigger, **options)
 
     def send(self, job_id: str, user_id: str, trigger: str) -> None:
         self.actor.broker.enqueue(self.message(job_id, user_id, trigger))
@@ -45,7 +45,7 @@ class DramatiqJobQueue:
     def promote(self, job_id: str, user_id: str, trigger: str) -> None:
         """The priority-lane copy of a queued job (the standard-lane one is then skipped)."""
         actor = self.lanes["priority"]
-        actor.broker.enqueue(_message(actor, job_id, user_id, trigger, **{PROMOTED: True}))
+        actor.broker.enqueue(job_message(actor, job_id, user_id, trigger, **{PROMOTED: True}))
 
     def send_many(self, jobs: list[tuple[str, str, str]]) -> None:
         """Enqueue ``(job_id, user_id, trigger)`` messages: all of them, or raise (then none is queued)."""
@@ -74,19 +74,6 @@ class DramatiqJobQueue:
         # RedisBroker.enqueue gives every enqueue a fresh Redis id, because a retry re-enqueues the same
         # message id. A first enqueue may use the job id itself: it is a fresh unique id already.
         return self.message(job_id, user_id, trigger, redis_message_id=job_id)
-
-
-def _message(
-    actor: dramatiq.Actor, job_id: str, user_id: str, trigger: str, **options: object
-) -> dramatiq.Message:
-    return dramatiq.Message(
-        queue_name=actor.queue_name,
-        actor_name=actor.actor_name,
-        args=(user_id,),
-        kwargs={},
-        options={"trigger": trigger, **options},
-        message_id=job_id,
-    )
 
 
 def _has_enqueue_hooks(broker: dramatiq.Broker) -> bool:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import dramatiq
 
 from bench.workers import BARE_QUEUE, build_bare_broker
-from models import SellerAccount, User
-from services.jobs.records import utcnow
+from models import SellerAccount, User, utcnow
 from services.platform.required_settings import settings_for_process_or_exit
 from services.platform.store import connect_store
 from services.sync import cache

@@ -237,7 +237,7 @@ def seed_users(
     from models import SellerAccount, User
     from services.platform.secrets import encrypt_token
     from services.platform.settings import get_settings
-    from services.sync.spapi_client import marketplace_for
+    from services.sync.marketplaces import marketplace_for
 
     settings = get_settings()
     rng = random.Random(seed)

@@ -8,8 +8,8 @@ from datetime import timedelta
 from cli.arguments import duration, job_id
 from cli.context import Context
 from cli.output import as_json, print_enqueued, progress
+from models import utcnow
 from services.jobs.json_shape import cancel_json, iso
-from services.jobs.records import utcnow
 from services.operations import onboarding
 from services.platform.errors import InvalidInputError, UnknownUserError
 

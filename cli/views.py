@@ -8,8 +8,8 @@ import time
 from cli.arguments import job_id, positive_int, positive_seconds
 from cli.context import Context
 from cli.output import JOB_HEADERS, as_json, job_rows, print_jobs, table
+from models import utcnow
 from services.jobs.json_shape import job_json, user_status_json
-from services.jobs.records import utcnow
 from services.operations import onboarding
 from services.platform.errors import InvalidInputError, UnknownJobError, UnknownUserError
 

@@ -38,8 +38,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cron.leader import LeaderLease
+from models import utcnow
 from services.jobs.producer import JobProducer
-from services.jobs.records import utcnow
 from services.platform.errors import SettingsError
 from services.platform.redis_pool import get_redis, key
 from services.platform.required_settings import settings_for_process_or_exit

@@ -1,6 +1,6 @@
 """MongoEngine documents of sellersync, the connection, and index creation."""
 
-from models.accounts import SellerAccount, User
+from models.accounts import SellerAccount, User, utcnow
 from models.analysis import Analysis
 from models.jobs import AccountResult, JobError, JobStatus
 from models.sales import InventoryItem, Order, SalesMetric
@@ -15,4 +15,5 @@ __all__ = [
     "SalesMetric",
     "SellerAccount",
     "User",
+    "utcnow",
 ]

@@ -26,11 +26,11 @@ from typing import Any, Protocol
 
 import redis
 
-from models import JobStatus, User
+from models import JobStatus, User, utcnow
 from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, TRIGGERS, lane_of
 from services.jobs.active import ActiveJobs
 from services.jobs.presence import Presence
-from services.jobs.records import Cancellation, JobRecords, finished_job_ids, utcnow
+from services.jobs.records import Cancellation, JobRecords, finished_job_ids
 from services.platform.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 from services.platform.redis_pool import get_redis
 from services.platform.settings import Settings

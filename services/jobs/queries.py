@@ -20,8 +20,7 @@ from typing import Any
 
 import redis
 
-from models import JobStatus, User
-from services.jobs.records import utcnow
+from models import JobStatus, User, utcnow
 from services.platform.redis_pool import key
 from services.platform.settings import Settings
 

@@ -11,9 +11,9 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from models import AccountResult, JobError, JobStatus
+from models import AccountResult, JobError, JobStatus, utcnow
 from models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, lane_of
 from services.platform.errors import JobStateError, UnknownJobError
 from services.platform.settings import Settings
@@ -32,10 +32,6 @@ class Cancellation:
     def done(self) -> bool:
         """True when the job is cancelled; False when it runs on and only the request is recorded."""
         return self.record.status == "cancelled"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def finished_job_ids(job_ids: list[str]) -> set[str]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from models import SellerAccount, User
-from services.jobs.records import utcnow
+from models import SellerAccount, User, utcnow
 from services.platform.secrets import encrypt_token
 from services.platform.settings import Settings
-from services.sync.spapi_client import marketplace_for
+from services.sync.marketplaces import marketplace_for, region_of
 
 
 def create_user(user_id: str, *, email: str | None = None, sync_enabled: bool = True) -> User:
@@ -48,12 +47,3 @@ def connect_account(
         unset__first_analysis_at=True,
     )
     return SellerAccount.objects.get(user_id=user_id, marketplace_id=marketplace.marketplace_id)
-
-
-def region_of(marketplace) -> str:
-    """``na``, ``eu`` or ``fe``: the SP-API endpoint that serves the marketplace."""
-    endpoint = marketplace.endpoint
-    for region in ("na", "eu", "fe"):
-        if f"-{region}." in endpoint:
-            return region
-    raise ValueError(f"no region for marketplace {marketplace.name}")

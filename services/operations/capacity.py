@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import JobStatus, User
-from services.jobs.records import utcnow
+from models import JobStatus, User, utcnow
 from services.platform.settings import Settings
 from services.sync.quotas import USAGE_PLANS
 

@@ -312,7 +312,7 @@ class Doctor:
     def check_spapi(self) -> Check:
         from models import SellerAccount
         from services.platform.secrets import decrypt_token
-        from services.sync.spapi_client import SANDBOX_LWA_APP_ID, SANDBOX_LWA_CLIENT_SECRET
+        from services.sync.lwa import SANDBOX_LWA_APP_ID, SANDBOX_LWA_CLIENT_SECRET
 
         if blocked := self._needs_store("spapi"):
             return blocked
@@ -345,7 +345,7 @@ class Doctor:
             if answer.status_code == 200:
                 findings.append(f"{region} ok")
             else:
-                problems.append(f"{name}: LWA answered {answer.status_code} {_lwa_error(answer)}")
+                problems.append(f"{name}: LWA answered {answer.status_code} {_lwa_error_code(answer)}")
         if problems:
             return fail(
                 "spapi",
@@ -366,7 +366,7 @@ def lwa_url(endpoint: str | None) -> str:
     return endpoint if parts.path not in ("", "/") else endpoint.rstrip("/") + LWA_PATH
 
 
-def _lwa_error(answer: Any) -> str:
+def _lwa_error_code(answer: Any) -> str:
     try:
         return str(answer.json().get("error", ""))
     except ValueError:

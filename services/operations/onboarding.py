@@ -21,10 +21,9 @@ from typing import Any
 from mongoengine import EmailField, ValidationError
 from sp_api.base import Marketplaces
 
-from models import SellerAccount, User
+from models import SellerAccount, User, utcnow
 from services.jobs.json_shape import iso
 from services.jobs.producer import Enqueued, JobProducer
-from services.jobs.records import utcnow
 from services.operations.accounts import connect_account
 from services.platform.errors import (
     AlreadyExistsError,
@@ -33,7 +32,7 @@ from services.platform.errors import (
     UnknownUserError,
 )
 from services.platform.settings import Settings
-from services.sync.spapi_client import marketplace_for
+from services.sync.marketplaces import marketplace_for
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 import redis
 
-from models import SellerAccount, User
+from models import SellerAccount, User, utcnow
 from services.jobs.active import ActiveJobs
-from services.jobs.records import finished_job_ids, utcnow
+from services.jobs.records import finished_job_ids
 from services.platform.settings import Settings
 from services.schedule.timing import due_lead, skew_margin
 

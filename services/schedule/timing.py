@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.jobs.records import utcnow
+from models import utcnow
 from services.platform.settings import Settings
 
 #: The longest skew margin (the value for an hourly SYNC_CRON): clock skew between hosts.

@@ -23,7 +23,7 @@ import redis
 from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount
 from services.platform.settings import Settings
 from services.sync import cache
-from services.sync.fetch import METRICS_DAYS, metrics_window
+from services.sync.amazon_time import METRICS_DAYS, metrics_window
 
 LOW_STOCK_DAYS = 14
 #: Currencies without minor units.

@@ -26,8 +26,10 @@ from models import SellerAccount
 from services.platform.errors import QuotaWait
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
+from services.sync.amazon_time import parse_time
 from services.sync.analysis import analyse_and_cache
-from services.sync.fetch import FetchProgress, parse_time, sync_inventory, sync_metrics
+from services.sync.catalog import sync_inventory, sync_metrics
+from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
 
 logger = logging.getLogger(__name__)

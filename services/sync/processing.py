@@ -22,8 +22,8 @@ from datetime import datetime
 import mongoengine
 import redis
 
-from models import AccountResult, SellerAccount, User
-from services.jobs.records import JobRecords, job_error, utcnow
+from models import AccountResult, SellerAccount, User, utcnow
+from services.jobs.records import JobRecords, job_error
 from services.platform.errors import (
     AccountAuthError,
     CorruptDocumentError,
@@ -36,8 +36,9 @@ from services.platform.errors import (
 from services.platform.redis_pool import get_redis, key
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
+from services.sync.amazon_time import parse_time
 from services.sync.analysis import analyse_and_cache
-from services.sync.fetch import FetchProgress, fetch_account, parse_time
+from services.sync.fetch import fetch_account
 from services.sync.first_look import (
     FIRST_LOOK_FIELD,
     FirstLook,
@@ -47,6 +48,7 @@ from services.sync.first_look import (
     needs_first_look,
     note_first_analysis,
 )
+from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients, account_clients
 
 logger = logging.getLogger(__name__)

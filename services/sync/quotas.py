@@ -193,11 +193,3 @@ def _parse_rate(header: str | None) -> float | None:
     except ValueError:
         return None
     return rate if math.isfinite(rate) and rate > 0 else None
-
-
-def region_of(marketplace) -> str:
-    """``na``, ``eu`` or ``fe`` from a library ``Marketplaces`` member's endpoint."""
-    for region in ("na", "eu", "fe"):
-        if f"-{region}." in marketplace.endpoint:
-            return region
-    return "xx"

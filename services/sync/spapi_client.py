@@ -19,29 +19,14 @@ from __future__ import annotations
 
 import logging
 import math
-import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-from cachetools import TTLCache
 from sp_api.api import Inventories, Orders, Sales
-from sp_api.auth import AccessTokenClient
-from sp_api.auth import access_token_client as lwa_module
-from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import ApiResponse, Marketplaces
-from sp_api.base.exceptions import (
-    SellingApiException,
-    SellingApiForbiddenException,
-    SellingApiGatewayTimeoutException,
-    SellingApiRequestThrottledException,
-    SellingApiServerException,
-    SellingApiTemporarilyUnavailableException,
-)
+from sp_api.base.exceptions import SellingApiRequestThrottledException
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -49,87 +34,19 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from services.platform.errors import AccountAuthError, PermanentSpApiError, QuotaWait, TransientSpApiError
+from services.platform.errors import QuotaWait, TransientSpApiError
 from services.platform.redis_pool import get_redis
 from services.platform.secrets import decrypt_token
 from services.platform.settings import Settings
 from services.platform.worker_metrics import Batch, WorkerMetrics
-from services.sync.quotas import USAGE_PLANS, QuotaBuckets, Reservation, region_of
+from services.sync.lwa import credentials, tls_context, token_client_class
+from services.sync.marketplaces import marketplace_for, region_of
+from services.sync.quotas import USAGE_PLANS, QuotaBuckets, Reservation
+from services.sync.spapi_failures import TRANSIENT, MalformedResponse, request_outcome, translated
 
 logger = logging.getLogger(__name__)
 
-#: Credentials of the local sandbox's LWA application (DESIGN.md, "The SP-API sandbox").
-SANDBOX_LWA_APP_ID = "sandbox-app"
-SANDBOX_LWA_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (the public sandbox secret, not a credential)
-
-
-class _LockedTTLCache(TTLCache):
-    """A TTLCache that worker threads may share (cachetools' caches are not thread-safe)."""
-
-    def __init__(self, maxsize: int, ttl: float):
-        super().__init__(maxsize=maxsize, ttl=ttl)
-        self._lock = threading.RLock()
-
-    def __getitem__(self, key: Any) -> Any:
-        with self._lock:
-            return super().__getitem__(key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        with self._lock:
-            super().__setitem__(key, value)
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        with self._lock:
-            return super().pop(key, *default)
-
-    def clear(self) -> None:
-        with self._lock:
-            super().clear()
-
-
-#: The library caches LWA access tokens module-wide (keyed by a hash of the refresh token) in a
-#: TTLCache of 10 entries by default; one worker serves far more refresh tokens than that, and an
-#: evicted token costs an extra LWA round trip. The access token lives 3600 s; we keep it 3000 s.
-lwa_module.cache = _LockedTTLCache(maxsize=100_000, ttl=3000)
-
 API_CLASSES = {"orders": Orders, "sales": Sales, "inventories": Inventories}
-
-_tls_lock = threading.Lock()
-_tls_context: ssl.SSLContext | None = None
-
-
-def tls_context() -> ssl.SSLContext:
-    """The process's one TLS context for SP-API and LWA, with httpx's default verification.
-
-    Each library client builds two httpx clients (its API and its LWA token client), and each httpx
-    client built with ``verify=True`` loads the CA bundle again: about 45 ms of CPU apiece, so ~0.25 s
-    of a worker's CPU for every account synced, more than the rest of the job. A context is safe to
-    share between threads and connections, so it is built once.
-    """
-    global _tls_context
-    with _tls_lock:
-        if _tls_context is None:
-            _tls_context = httpx.create_ssl_context()
-        return _tls_context
-
-
-class MalformedResponse(PermanentSpApiError):
-    """Amazon answered without the JSON fields the operation documents (e.g. a non-JSON body)."""
-
-
-class NextTokenRejected(PermanentSpApiError):
-    """A 400 for the next token we sent ("invalid or expired"): the listing must start again."""
-
-
-#: Failures retried inside the call (tenacity), then by the job (Dramatiq).
-TRANSIENT = (
-    SellingApiRequestThrottledException,
-    SellingApiServerException,
-    SellingApiTemporarilyUnavailableException,
-    SellingApiGatewayTimeoutException,
-    httpx.TransportError,
-    MalformedResponse,
-)
 
 
 @dataclass(frozen=True)
@@ -149,24 +66,6 @@ class RetryPolicy:
             wait_multiplier=settings.sp_api_retry_wait_seconds,
             wait_max_seconds=settings.sp_api_retry_max_wait_seconds,
         )
-
-
-def forget_access_token(refresh_token: str) -> None:
-    """Drop the cached LWA access token of ``refresh_token`` (after a 403, the token may be revoked)."""
-    from sp_api.auth._core import build_cache_key
-
-    lwa_module.cache.pop(build_cache_key(refresh_token), None)
-
-
-def _auth_class(lwa_endpoint: str | None) -> type[AccessTokenClient]:
-    """An AccessTokenClient pointed at ``lwa_endpoint`` (the library builds scheme + host + path)."""
-    if not lwa_endpoint:
-        return AccessTokenClient
-    parts = urlsplit(lwa_endpoint)
-    attrs = {"scheme": f"{parts.scheme}://", "host": parts.netloc}
-    if parts.path and parts.path != "/":
-        attrs["path"] = parts.path
-    return type("LwaEndpointClient", (AccessTokenClient,), attrs)
 
 
 @dataclass
@@ -191,21 +90,12 @@ class AccountClients:
     def client(self, api: str) -> Any:
         if api not in self._clients:
             settings = self.settings
-            if settings.uses_sandbox:
-                app_id, secret = SANDBOX_LWA_APP_ID, SANDBOX_LWA_CLIENT_SECRET
-            else:
-                app_id, secret = settings.sp_api_lwa_app_id, settings.sp_api_lwa_client_secret
-            credentials = {
-                "refresh_token": self.refresh_token,
-                "lwa_app_id": app_id,
-                "lwa_client_secret": secret,
-            }
             instance = API_CLASSES[api](
                 marketplace=self.marketplace,
-                credentials=credentials,
+                credentials=credentials(settings, self.refresh_token),
                 timeout=settings.sp_api_timeout_seconds,
                 verify=tls_context(),
-                auth_token_client_class=_auth_class(settings.sp_api_lwa_endpoint),
+                auth_token_client_class=token_client_class(settings.sp_api_lwa_endpoint),
             )
             if settings.sp_api_endpoint:
                 instance.endpoint = settings.sp_api_endpoint.rstrip("/")
@@ -241,30 +131,6 @@ class AccountClients:
         expect: str | type | None,
         params: dict[str, Any],
     ) -> ApiResponse:
-        def attempt() -> ApiResponse:
-            reservation = self._wait_for_token(bucket, operation, tally) if bucket is not None else None
-            self.calls[operation] = self.calls.get(operation, 0) + 1
-            try:
-                response = getattr(self.client(api), method)(**params)
-            except Exception as exc:
-                if tally is not None:
-                    tally.count("spapi_requests", {"operation": operation, "outcome": request_outcome(exc)})
-                if bucket is not None and isinstance(exc, SellingApiRequestThrottledException):
-                    self._throttled(bucket, operation)
-                raise
-            if tally is not None:
-                tally.count("spapi_requests", {"operation": operation, "outcome": "2xx"})
-            if bucket is not None:
-                self.quotas.served(bucket, response.rate_limit, reservation)  # type: ignore[union-attr]
-            payload = response.payload
-            if expect is list:
-                valid = isinstance(payload, list)
-            else:
-                valid = isinstance(payload, dict) and (expect is None or expect in payload)
-            if not valid:
-                raise MalformedResponse(f"{operation} answered a body that is not the documented JSON")
-            return response
-
         retrying = Retrying(
             retry=retry_if_exception_type(TRANSIENT),
             wait=self._wait_policy(paced=bucket is not None),
@@ -274,29 +140,41 @@ class AccountClients:
             before_sleep=_log_retry(operation),
         )
         try:
-            return retrying(attempt)
-        except AuthorizationError as exc:
-            raise _lwa_error(exc) from None
-        except SellingApiForbiddenException as exc:
-            forget_access_token(self.refresh_token)
-            raise AccountAuthError(
-                f"{operation}: 403 {exc.amzn_code or 'Unauthorized'}: {exc.message}"
-            ) from None
-        except MalformedResponse:
+            return retrying(self._attempt, operation, api, method, bucket, tally, expect, params)
+        except Exception as exc:
+            failure = translated(exc, operation, params, self.refresh_token)
+            if failure is exc:
+                raise
+            raise failure from None
+
+    def _attempt(
+        self,
+        operation: str,
+        api: str,
+        method: str,
+        bucket: str | None,
+        tally: Batch | None,
+        expect: str | type | None,
+        params: dict[str, Any],
+    ) -> ApiResponse:
+        """One try: a quota token, the request, its outcome counted, the payload checked."""
+        reservation = self._wait_for_token(bucket, operation, tally) if bucket is not None else None
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        try:
+            response = getattr(self.client(api), method)(**params)
+        except Exception as exc:
+            if tally is not None:
+                tally.count("spapi_requests", {"operation": operation, "outcome": request_outcome(exc)})
+            if bucket is not None and isinstance(exc, SellingApiRequestThrottledException):
+                self._throttled(bucket, operation)
             raise
-        except SellingApiException as exc:
-            status = getattr(exc, "code", "?")
-            message = f"{operation}: HTTP {status} {exc.amzn_code}: {exc.message}"
-            if status == 400 and _sent_next_token(params) and "token" in str(exc.message).lower():
-                raise NextTokenRejected(message) from None
-            error = TransientSpApiError if isinstance(exc, TRANSIENT) else PermanentSpApiError
-            raise error(message) from None
-        except httpx.TransportError as exc:
-            raise TransientSpApiError(
-                f"{operation}: {type(exc).__name__}: {exc or 'connection failed'}"
-            ) from None
-        except ValueError as exc:  # the LWA endpoint answered an error that is not JSON
-            raise TransientSpApiError(f"{operation}: LWA answered a body that is not JSON ({exc})") from None
+        if tally is not None:
+            tally.count("spapi_requests", {"operation": operation, "outcome": "2xx"})
+        if bucket is not None:
+            self.quotas.served(bucket, response.rate_limit, reservation)  # type: ignore[union-attr]
+        if not _documented(response.payload, expect):
+            raise MalformedResponse(f"{operation} answered a body that is not the documented JSON")
+        return response
 
     def _bucket(self, operation: str) -> str | None:
         if self.quotas is None or operation not in USAGE_PLANS:
@@ -371,30 +249,11 @@ class AccountClients:
         self.close()
 
 
-def request_outcome(exc: BaseException) -> str:
-    """The /metrics outcome of a request that raised: ``429``, ``4xx``, ``5xx``, ``timeout`` or
-    ``connection`` (anything else the client raised counts as ``error``)."""
-    if isinstance(exc, SellingApiRequestThrottledException):
-        return "429"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.TransportError):
-        return "connection"
-    status = getattr(exc, "code", None) or getattr(exc, "status_code", None)
-    if isinstance(status, int) and 400 <= status < 600:
-        return f"{status // 100}xx"
-    return "error"
-
-
-def _sent_next_token(params: dict[str, Any]) -> bool:
-    return bool(params.get("NextToken") or params.get("nextToken"))
-
-
-def _lwa_error(exc: AuthorizationError) -> Exception:
-    code = exc.error_code or "error"
-    if code in ("invalid_grant", "invalid_client", "unauthorized_client"):
-        return AccountAuthError(f"LWA {code}: {exc.message or 'authorisation refused'}")
-    return TransientSpApiError(f"LWA HTTP {exc.status_code} {code}: {exc.message}")
+def _documented(payload: Any, expect: str | type | None) -> bool:
+    """Whether a payload has the documented shape: a list, or a dict carrying ``expect``."""
+    if expect is list:
+        return isinstance(payload, list)
+    return isinstance(payload, dict) and (expect is None or expect in payload)
 
 
 def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
@@ -409,15 +268,6 @@ def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
         )
 
     return log
-
-
-def marketplace_for(country: str) -> Marketplaces:
-    """The library's marketplace for a country code (``GB`` and ``UK`` both name the UK)."""
-    name = "UK" if country == "GB" else country
-    try:
-        return Marketplaces[name]
-    except KeyError:
-        raise PermanentSpApiError(f"unknown marketplace country {country!r}") from None
 
 
 def account_clients(account: Any, settings: Settings, **kwargs: Any) -> AccountClients:

@@ -20,6 +20,7 @@ import redis
 from dramatiq import Message
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from actors.messages import user_id_of
 from models import SellerAccount, User
 from services.platform.redis_pool import key
 from services.platform.settings import Settings
@@ -72,7 +73,7 @@ def queued_user_ids(client: redis.Redis, settings: Settings, queue: str = "sync"
     if not message_ids:
         return []
     payloads = client.hmget(key(settings, f"{queue}.msgs"), message_ids)
-    return [Message.decode(payload).args[0] for payload in payloads]
+    return [user_id_of(Message.decode(payload)) for payload in payloads]
 
 
 def active_user_ids(client: redis.Redis, settings: Settings) -> set[str]:

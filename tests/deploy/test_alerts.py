@@ -17,7 +17,7 @@ import falcon.testing
 import pytest
 import yaml
 
-from services.jobs.records import utcnow
+from models import utcnow
 from services.platform.worker_metrics import METRICS, WorkerMetrics
 from services.schedule import state as scheduler_state
 from web.app import create_app

@@ -30,7 +30,7 @@ from services.platform.errors import (
     UnknownUserError,
 )
 from services.platform.secrets import decrypt_token
-from services.sync.spapi_client import marketplace_for
+from services.sync.marketplaces import marketplace_for
 
 #: u1: sync enabled, an account in US; u2: sync disabled, accounts in US and DE; u3: no account.
 USERS = ("u1", "u2", "u3")

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from services.platform.settings import Settings, configure
-from services.sync.fetch import iso
+from services.sync.amazon_time import amazon_time
 from services.sync.spapi_client import account_clients
 
 
@@ -27,8 +27,8 @@ def main() -> None:
     account = _Account(encrypt_token(f"Atzr|sandbox-{seller}", settings), "US")
     now = datetime.now(UTC)
     filters = {
-        "LastUpdatedAfter": iso(now - timedelta(days=1)),
-        "LastUpdatedBefore": iso(now - timedelta(minutes=3)),
+        "LastUpdatedAfter": amazon_time(now - timedelta(days=1)),
+        "LastUpdatedBefore": amazon_time(now - timedelta(minutes=3)),
         "MarketplaceIds": ["ATVPDKIKX0DER"],
     }
     with account_clients(account, settings) as clients:

@@ -1,0 +1,179 @@
+"""Sales metrics, FBA inventory and per-SKU sales velocity of one seller account, upserted by key.
+
+- Sales (getOrderMetrics): daily rows of the last 30 days (UTC).
+- FBA inventory (getInventorySummaries): every page; SKUs that Amazon no longer lists are removed.
+- Per-SKU sales velocity (getOrderMetrics, granularity Total, ``sku=``) for in-stock SKUs, refreshed at
+  most once a day: what "low stock" needs, at a fraction of the cost of reading every order's items.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import UpdateOne
+from sp_api.base import Granularity
+
+from models import InventoryItem, SalesMetric, SellerAccount
+from services.sync.amazon_time import amazon_time, metrics_window, parse_time
+from services.sync.spapi_client import AccountClients
+from services.sync.spapi_failures import NextTokenRejected
+
+#: Per-SKU velocity is refreshed when older than this.
+VELOCITY_MAX_AGE = timedelta(hours=24)
+#: Velocity is read for at most this many SKUs per sync (the most stocked first), to bound the calls.
+VELOCITY_MAX_SKUS = 200
+#: Velocity figures written per bulk write.
+VELOCITY_WRITE_BATCH = 50
+#: Times one sync starts a listing again after Amazon refused its next token.
+MAX_LISTING_RESTARTS = 2
+
+
+def order_metrics(clients: AccountClients, start, end, granularity: Granularity, **filters: Any):
+    """One getOrderMetrics call over [start, end) in UTC (daily rows, or one total per SKU)."""
+    return clients.call(
+        "getOrderMetrics",
+        "sales",
+        "get_order_metrics",
+        expect=list,
+        interval=(amazon_time(start), amazon_time(end)),
+        granularity=granularity,
+        granularityTimeZone="UTC",
+        **filters,
+    )
+
+
+def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
+    """Daily getOrderMetrics of the last 30 days; returns how many days were stored."""
+    start, end = metrics_window(now.astimezone(UTC).date())
+    response = order_metrics(clients, start, end, Granularity.DAY)
+    operations = []
+    for row in response.payload:
+        day_start = parse_time(row["interval"].split("--")[0])
+        sales = row.get("totalSales") or {}
+        fields = {
+            "day": day_start,
+            "unit_count": int(row.get("unitCount") or 0),
+            "order_item_count": int(row.get("orderItemCount") or 0),
+            "order_count": int(row.get("orderCount") or 0),
+            "total_sales": str(sales.get("amount", "0")),
+            "currency": sales.get("currencyCode"),
+        }
+        key = {
+            "user_id": account.user_id,
+            "marketplace_id": account.marketplace_id,
+            "interval": row["interval"],
+        }
+        operations.append(UpdateOne(key, {"$set": fields}, upsert=True))
+    if operations:
+        SalesMetric._get_collection().bulk_write(operations, ordered=False)
+    return len(operations)
+
+
+def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
+    """Every page of getInventorySummaries; returns how many SKUs Amazon listed."""
+    seen, restarts = 0, 0
+    next_token: str | None = None
+    while True:
+        params: dict[str, Any] = {"details": True}
+        if next_token:
+            params["nextToken"] = next_token
+        try:
+            response = clients.call(
+                "getInventorySummaries",
+                "inventories",
+                "get_inventory_summary_marketplace",
+                expect="inventorySummaries",
+                **params,
+            )
+        except NextTokenRejected:
+            # Inventory next tokens live 30 s: a long retry in between outlives them. Rows already
+            # stored are upserted again, and nothing is deleted until one listing is complete.
+            if restarts >= MAX_LISTING_RESTARTS:
+                raise
+            restarts += 1
+            seen, next_token = 0, None
+            continue
+        summaries = response.payload["inventorySummaries"]
+        seen += _upsert_inventory(account, summaries, now)
+        next_token = response.next_token
+        if not next_token:
+            break
+    # The listing is complete: SKUs it no longer names are gone from the marketplace.
+    InventoryItem.objects(
+        user_id=account.user_id, marketplace_id=account.marketplace_id, synced_at__lt=now
+    ).delete()
+    return seen
+
+
+def _upsert_inventory(account: SellerAccount, summaries: list[dict[str, Any]], now: datetime) -> int:
+    operations = []
+    for raw in summaries:
+        details = raw.get("inventoryDetails") or {}
+        inbound = sum(
+            int(details.get(k) or 0)
+            for k in ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
+        )
+        fields = {
+            "asin": raw.get("asin"),
+            "fn_sku": raw.get("fnSku"),
+            "product_name": raw.get("productName"),
+            "condition": raw.get("condition"),
+            "total_quantity": int(raw.get("totalQuantity") or 0),
+            "sellable_quantity": int(details.get("fulfillableQuantity") or 0),
+            "inbound_quantity": inbound,
+            "reserved_quantity": int(
+                (details.get("reservedQuantity") or {}).get("totalReservedQuantity") or 0
+            ),
+            "unfulfillable_quantity": int(
+                (details.get("unfulfillableQuantity") or {}).get("totalUnfulfillableQuantity") or 0
+            ),
+            "last_updated": parse_time(raw.get("lastUpdatedTime")),
+            "synced_at": now,
+        }
+        key = {
+            "user_id": account.user_id,
+            "marketplace_id": account.marketplace_id,
+            "seller_sku": raw["sellerSku"],
+        }
+        operations.append(UpdateOne(key, {"$set": fields}, upsert=True))
+    if operations:
+        InventoryItem._get_collection().bulk_write(operations, ordered=False)
+    return len(operations)
+
+
+def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
+    """Units sold in 30 days per in-stock SKU whose figure is missing or older than a day."""
+    stale_before = now - VELOCITY_MAX_AGE
+    items = (
+        InventoryItem.objects(
+            user_id=account.user_id, marketplace_id=account.marketplace_id, sellable_quantity__gt=0
+        )
+        .order_by("-sellable_quantity")
+        .limit(VELOCITY_MAX_SKUS)
+    )
+    start, end = metrics_window(now.astimezone(UTC).date())
+    refreshed = 0
+    # The figures are written in batches, not one update per SKU: that round trip was half of a first
+    # sync's velocity step (profile of bench.freshness). A batch is flushed on the way out too, so a
+    # quota wait or a failure keeps every figure already fetched.
+    pending: list[UpdateOne] = []
+    try:
+        for item in items:
+            if item.units_30d_at is not None and item.units_30d_at >= stale_before:
+                continue
+            response = order_metrics(clients, start, end, Granularity.TOTAL, sku=item.seller_sku)
+            units = sum(int(row.get("unitCount") or 0) for row in response.payload)
+            pending.append(UpdateOne({"_id": item.id}, {"$set": {"units_30d": units, "units_30d_at": now}}))
+            refreshed += 1
+            if len(pending) >= VELOCITY_WRITE_BATCH:
+                _write_velocity(pending)
+    finally:
+        _write_velocity(pending)
+    return refreshed
+
+
+def _write_velocity(pending: list[UpdateOne]) -> None:
+    if pending:
+        InventoryItem._get_collection().bulk_write(pending, ordered=False)
+        pending.clear()
