@@ -16,17 +16,18 @@ from services.platform.errors import JobStateError, UnknownJobError, UnknownUser
 from services.platform.logs import apply_level
 from services.platform.redis_pool import get_redis
 from services.platform.required_settings import settings_for_process_or_exit
-from web import onboarding, resources
+from web import jobs, monitoring, onboarding
 from web.auth import BearerAuth
 from web.config import WebConfig
 from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
+from web.jobs import BASE
 from web.json_body import StrictJSON
 from web.media import JsonOnly
 from web.methods import HeadAsGet
 from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
-from web.openapi import BASE, OpenApi
+from web.openapi import OpenApi
 from web.security import BodyLimit, SecurityHeaders
 from web.validation import KnownParams, NoOperators, TextTarget
 
@@ -68,15 +69,15 @@ def create_app(
     app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
     app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))
 
-    app.add_route(f"{BASE}/status/user/{{user_id}}", resources.UserStatus(queries))
-    app.add_route(f"{BASE}/status/job/{{job_id}}", resources.Job(queries))
-    app.add_route(f"{BASE}/job/{{job_id}}", resources.JobCancel(producer))
-    app.add_route(f"{BASE}/job/{{job_id}}/retry", resources.JobRetry(producer))
-    app.add_route(f"{BASE}/recent", resources.Recent(queries))
-    app.add_route(f"{BASE}/failed", resources.Failed(queries))
-    app.add_route(f"{BASE}/queue/stats", resources.QueueStats(snapshot))
-    app.add_route(f"{BASE}/overview", resources.Overview(queries))
-    app.add_route(f"{BASE}/sync", resources.Sync(queries, producer))
+    app.add_route(f"{BASE}/status/user/{{user_id}}", jobs.UserStatus(queries))
+    app.add_route(f"{BASE}/status/job/{{job_id}}", jobs.Job(queries))
+    app.add_route(f"{BASE}/job/{{job_id}}", jobs.JobCancel(producer))
+    app.add_route(f"{BASE}/job/{{job_id}}/retry", jobs.JobRetry(producer))
+    app.add_route(f"{BASE}/recent", monitoring.Recent(queries))
+    app.add_route(f"{BASE}/failed", monitoring.Failed(queries))
+    app.add_route(f"{BASE}/queue/stats", monitoring.QueueStats(snapshot))
+    app.add_route(f"{BASE}/overview", monitoring.Overview(queries))
+    app.add_route(f"{BASE}/sync", jobs.Sync(queries, producer))
     app.add_route(f"{USERS}/{{user_id}}", onboarding.UserResource())
     app.add_route(f"{USERS}/{{user_id}}/accounts", onboarding.AccountsResource())
     app.add_route(f"{USERS}/{{user_id}}/accounts/{{country}}", onboarding.AccountResource(producer, settings))
