@@ -54,24 +54,24 @@ def json_body(schema_name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
+def path_param(name: str, **schema: Any) -> dict[str, Any]:
+    """A parameter of the path (always required), of type string unless ``schema`` says otherwise."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", **schema}}
+
+
+def query_param(name: str, **schema: Any) -> dict[str, Any]:
+    """An optional parameter of the query string."""
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
 def limit(default: int) -> dict[str, Any]:
     """The ``limit`` query parameter of a list, with its default page size."""
-    return {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default},
-    }
+    return query_param("limit", type="integer", minimum=1, maximum=MAX_LIMIT, default=default)
 
 
 TIMESTAMP = {"type": "string", "format": "date-time"}
 COUNT = {"type": "integer", "minimum": 0}
-USER_ID_PARAM = {
-    "name": "userId",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": USER_ID_PATTERN, "minLength": 1, "maxLength": 128},
-}
+USER_ID_PARAM = path_param("userId", pattern=USER_ID_PATTERN, minLength=1, maxLength=128)
 
 #: An operation's ``security: []`` overrides the document's requirement: no token at all.
 PUBLIC: list[dict] = []

@@ -30,6 +30,7 @@ from web.apidoc import (
     limit,
     nullable,
     object_of,
+    path_param,
     ref,
 )
 from web.principals import check_visible, principal, seller_may_call
@@ -37,12 +38,7 @@ from web.principals import check_visible, principal, seller_may_call
 #: The prefix of the job-status API and its dashboard.
 BASE = "/app/job-status"
 
-JOB_ID_PARAM = {
-    "name": "jobId",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": validation.JOB_ID_PATTERN},
-}
+JOB_ID_PARAM = path_param("jobId", pattern=validation.JOB_ID_PATTERN)
 
 
 def _unknown_user(user_id: str) -> UnknownUserError:

@@ -13,7 +13,7 @@ from models.jobs import JOB_STATUSES, LANES
 from services.jobs.json_shape import hourly_json, job_json
 from services.jobs.queries import JobQueries, StatsSnapshot
 from web import validation
-from web.apidoc import COUNT, TIMESTAMP, Part, errors, json_response, limit, object_of, ref
+from web.apidoc import COUNT, TIMESTAMP, Part, errors, json_response, limit, object_of, query_param, ref
 from web.jobs import BASE
 
 
@@ -23,15 +23,7 @@ class Recent:
         "get": {
             "operationId": "getRecentJobs",
             "summary": "The newest jobs, optionally of one status.",
-            "parameters": [
-                limit(50),
-                {
-                    "name": "status",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": list(JOB_STATUSES)},
-                },
-            ],
+            "parameters": [limit(50), query_param("status", type="string", enum=list(JOB_STATUSES))],
             "responses": {"200": json_response(ref("JobList"), "Newest first."), **errors(400)},
         }
     }

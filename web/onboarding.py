@@ -34,17 +34,13 @@ from web.apidoc import (
     json_response,
     nullable,
     object_of,
+    path_param,
     ref,
 )
 from web.principals import check_visible, seller_may_call
 
 USERS = "/app/users"
-COUNTRY_PARAM = {
-    "name": "country",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "enum": list(onboarding.COUNTRIES)},
-}
+COUNTRY_PARAM = path_param("country", enum=list(onboarding.COUNTRIES))
 
 
 @contextmanager
