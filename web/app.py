@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import falcon
+from prometheus_client import CollectorRegistry
 
 from services.jobs.producer import JobProducer
 from services.jobs.queries import JobQueries, StatsSnapshot
@@ -16,17 +17,19 @@ from services.platform.errors import JobStateError, UnknownJobError, UnknownUser
 from services.platform.logs import apply_level
 from services.platform.redis_pool import get_redis
 from services.platform.required_settings import settings_for_process_or_exit
-from web import onboarding, resources
+from services.platform.settings import Settings
+from web import jobs, monitoring, onboarding
 from web.auth import BearerAuth
 from web.config import WebConfig
 from web.dashboard import DashboardPage, DashboardRedirect
 from web.health import Health, Ready, mongodb_check, redis_check
+from web.jobs import BASE
 from web.json_body import StrictJSON
 from web.media import JsonOnly
 from web.methods import HeadAsGet
 from web.metrics import Metrics, build_registry
 from web.onboarding import USERS
-from web.openapi import BASE, OpenApi
+from web.openapi import OpenApi
 from web.security import BodyLimit, SecurityHeaders
 from web.validation import KnownParams, NoOperators, TextTarget
 
@@ -48,10 +51,23 @@ def create_app(
     )
     checks = checks or {"redis": redis_check(client), "mongodb": mongodb_check}
 
+    app = falcon.App(middleware=_middleware(settings))
+    # JSON is the only body the app reads (no form or multipart handler), through one strict parser.
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSON()})
+    app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
+    app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
+    app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))
+    _add_job_routes(app, queries, producer, snapshot)
+    _add_onboarding_routes(app, producer, settings)
+    _add_public_routes(app, config, checks, build_registry(snapshot, queries, settings, client))
+    return app
+
+
+def _middleware(settings: Settings) -> list:
     # Outermost first: HEAD served as GET, headers on every response, the body cap before anything
     # reads a body, then auth before any validation (an anonymous caller learns nothing about
     # parameters or bodies).
-    middleware = [
+    return [
         HeadAsGet(),
         SecurityHeaders(),
         TextTarget(),
@@ -61,33 +77,42 @@ def create_app(
         NoOperators(),
         KnownParams(),
     ]
-    app = falcon.App(middleware=middleware)
-    # JSON is the only body the app reads (no form or multipart handler), through one strict parser.
-    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSON()})
-    app.add_error_handler(UnknownUserError, _status_handler(falcon.HTTPNotFound, "Unknown user"))
-    app.add_error_handler(UnknownJobError, _status_handler(falcon.HTTPNotFound, "Unknown job"))
-    app.add_error_handler(JobStateError, _status_handler(falcon.HTTPConflict, "Conflicting job state"))
 
-    app.add_route(f"{BASE}/status/user/{{user_id}}", resources.UserStatus(queries))
-    app.add_route(f"{BASE}/status/job/{{job_id}}", resources.Job(queries))
-    app.add_route(f"{BASE}/job/{{job_id}}", resources.JobCancel(producer))
-    app.add_route(f"{BASE}/job/{{job_id}}/retry", resources.JobRetry(producer))
-    app.add_route(f"{BASE}/recent", resources.Recent(queries))
-    app.add_route(f"{BASE}/failed", resources.Failed(queries))
-    app.add_route(f"{BASE}/queue/stats", resources.QueueStats(snapshot))
-    app.add_route(f"{BASE}/overview", resources.Overview(queries))
-    app.add_route(f"{BASE}/sync", resources.Sync(queries, producer))
+
+def _add_job_routes(
+    app: falcon.App, queries: JobQueries, producer: JobProducer, snapshot: StatsSnapshot
+) -> None:
+    app.add_route(f"{BASE}/status/user/{{user_id}}", jobs.UserStatus(queries))
+    app.add_route(f"{BASE}/status/job/{{job_id}}", jobs.Job(queries))
+    app.add_route(f"{BASE}/job/{{job_id}}", jobs.JobCancel(producer))
+    app.add_route(f"{BASE}/job/{{job_id}}/retry", jobs.JobRetry(producer))
+    app.add_route(f"{BASE}/sync", jobs.Sync(queries, producer))
+    app.add_route(f"{BASE}/recent", monitoring.Recent(queries))
+    app.add_route(f"{BASE}/failed", monitoring.Failed(queries))
+    app.add_route(f"{BASE}/queue/stats", monitoring.QueueStats(snapshot))
+    app.add_route(f"{BASE}/overview", monitoring.Overview(queries))
+
+
+def _add_onboarding_routes(app: falcon.App, producer: JobProducer, settings: Settings) -> None:
     app.add_route(f"{USERS}/{{user_id}}", onboarding.UserResource())
     app.add_route(f"{USERS}/{{user_id}}/accounts", onboarding.AccountsResource())
     app.add_route(f"{USERS}/{{user_id}}/accounts/{{country}}", onboarding.AccountResource(producer, settings))
+
+
+def _add_public_routes(
+    app: falcon.App,
+    config: WebConfig,
+    checks: Mapping[str, Callable[[], None]],
+    registry: CollectorRegistry,
+) -> None:
+    """The routes open without a token: probes, metrics, this API's document, the dashboard."""
     app.add_route("/health", Health(checks))
     app.add_route("/ready", Ready(checks))
-    app.add_route("/metrics", Metrics(build_registry(snapshot, queries, settings, client)))
+    app.add_route("/metrics", Metrics(registry))
     app.add_route("/openapi.json", OpenApi())
     app.add_route(f"{BASE}/", DashboardPage(config.static_dir))
     app.add_route(BASE, DashboardRedirect())
     app.add_static_route(f"{BASE}/static", str(config.static_dir))
-    return app
 
 
 def _status_handler(error: type[falcon.HTTPError], title: str):

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import falcon
 
+from web.apidoc import Part
+from web.jobs import BASE
+
 
 class DashboardPage:
     """``/app/job-status/``: open like its assets; it carries no data and asks for the token.
@@ -15,6 +18,15 @@ class DashboardPage:
     """
 
     auth_required = False
+    openapi = {
+        "get": {
+            "operationId": "dashboard",
+            "summary": "The dashboard page (it asks for the token and sends it with its API calls).",
+            "responses": {
+                "200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}
+            },
+        }
+    }
 
     def __init__(self, static_dir: Path) -> None:
         self._html = (static_dir / "index.html").read_bytes()
@@ -28,4 +40,8 @@ class DashboardRedirect:
     auth_required = False
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        raise falcon.HTTPMovedPermanently("/app/job-status/")
+        raise falcon.HTTPMovedPermanently(f"{BASE}/")
+
+
+#: The redirect is left out: it only points at the page.
+OPENAPI = Part({f"{BASE}/": DashboardPage})

@@ -15,6 +15,7 @@ import pymongo
 import redis
 
 from models import JobStatus
+from web.apidoc import Part, json_response, object_of, ref
 
 
 def redis_check(client: redis.Redis) -> Callable[[], None]:
@@ -47,6 +48,13 @@ def run_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, dict]:
 
 class Health:
     auth_required = False
+    openapi = {
+        "get": {
+            "operationId": "health",
+            "summary": "Liveness, with the state of Redis and MongoDB.",
+            "responses": {"200": json_response(ref("Health"), "The process serves requests.")},
+        }
+    }
 
     def __init__(self, checks: Mapping[str, Callable[[], None]]) -> None:
         self._checks = checks
@@ -58,8 +66,34 @@ class Health:
 
 
 class Ready(Health):
+    openapi = {
+        "get": {
+            "operationId": "ready",
+            "summary": "Readiness: 503 when Redis or MongoDB does not answer.",
+            "responses": {
+                "200": json_response(ref("Health"), "Ready."),
+                "503": json_response(ref("Health"), "A dependency does not answer."),
+            },
+        }
+    }
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         results = run_checks(self._checks)
         ok = all(r["ok"] for r in results.values())
         resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
         resp.media = {"status": "ready" if ok else "unavailable", "checks": results}
+
+
+_CHECK = {
+    "type": "object",
+    "required": ["ok"],
+    "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}},
+}
+OPENAPI = Part(
+    {"/health": Health, "/ready": Ready},
+    schemas={
+        "Health": object_of(
+            status={"type": "string"}, checks={"type": "object", "additionalProperties": _CHECK}
+        )
+    },
+)

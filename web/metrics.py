@@ -21,6 +21,7 @@ from services.jobs.queries import JobQueries, StatsSnapshot
 from services.platform.settings import Settings
 from services.platform.worker_metrics import METRICS, WorkerMetrics
 from services.schedule import state as scheduler_state
+from web.apidoc import Part
 
 #: Upper bounds (seconds) of the job-duration histogram's buckets.
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900)
@@ -142,6 +143,18 @@ class OperationsCollector(Collector):
 
 class Metrics:
     auth_required = False
+    openapi = {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics.",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
@@ -159,3 +172,6 @@ def build_registry(
     registry.register(WorkerCollector(WorkerMetrics(client, settings)))
     registry.register(OperationsCollector(settings, client))
     return registry
+
+
+OPENAPI = Part({"/metrics": Metrics})

@@ -9,7 +9,8 @@
 Thin responders over services.operations.onboarding, whose checks turn a malformed value into a 400 naming the
 field; a body with an unknown field is refused by name too (a typo must not pass silently). Every
 responder serves seller-scoped tokens for their own user; another user answers 404 as an unknown one
-(web.principals).
+(web.principals). Each resource declares its operations (``openapi``) and :data:`OPENAPI` its paths and
+schemas, which web.openapi merges.
 """
 
 from __future__ import annotations
@@ -24,9 +25,22 @@ from services.jobs.producer import JobProducer
 from services.operations import onboarding
 from services.platform.errors import InvalidInputError, UnknownAccountError, UnknownUserError
 from services.platform.settings import Settings
+from web.apidoc import (
+    TIMESTAMP,
+    USER_ID_PARAM,
+    Part,
+    errors,
+    json_body,
+    json_response,
+    nullable,
+    object_of,
+    path_param,
+    ref,
+)
 from web.principals import check_visible, seller_may_call
 
 USERS = "/app/users"
+COUNTRY_PARAM = path_param("country", enum=list(onboarding.COUNTRIES))
 
 
 @contextmanager
@@ -68,6 +82,19 @@ def _body(req: falcon.Request, allowed: tuple[str, ...], required: tuple[str, ..
 class UserResource:
     query_params = ()
     body_methods = ("PUT",)
+    openapi = {
+        "put": {
+            "operationId": "putUser",
+            "summary": "Create the user, or update the fields given (syncEnabled defaults to true).",
+            "parameters": [USER_ID_PARAM],
+            "requestBody": json_body("UserRequest"),
+            "responses": {
+                "200": json_response(ref("User"), "Updated."),
+                "201": json_response(ref("User"), "Created."),
+                **errors(400, 404, 413, 415),
+            },
+        }
+    }
 
     @seller_may_call
     def on_put(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
@@ -86,6 +113,17 @@ class UserResource:
 
 class AccountsResource:
     query_params = ()
+    openapi = {
+        "get": {
+            "operationId": "getUserAccounts",
+            "summary": "The user's seller accounts (never their tokens).",
+            "parameters": [USER_ID_PARAM],
+            "responses": {
+                "200": json_response(ref("AccountList"), "By region, then country."),
+                **errors(400, 404),
+            },
+        }
+    }
 
     @seller_may_call
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
@@ -98,6 +136,28 @@ class AccountsResource:
 class AccountResource:
     query_params = ()
     body_methods = ("PUT",)
+    openapi = {
+        "put": {
+            "operationId": "putUserAccount",
+            "summary": "Connect (or re-authorise) the account in a marketplace; enqueue the sync.",
+            "parameters": [USER_ID_PARAM, COUNTRY_PARAM],
+            "requestBody": json_body("AccountRequest"),
+            "responses": {
+                "200": json_response(ref("ConnectedAccount"), "Re-authorised: the account is active again."),
+                "201": json_response(ref("ConnectedAccount"), "Connected."),
+                **errors(400, 404, 413, 415),
+            },
+        },
+        "delete": {
+            "operationId": "disableUserAccount",
+            "summary": "Stop syncing the account: it becomes disabled.",
+            "parameters": [USER_ID_PARAM, COUNTRY_PARAM],
+            "responses": {
+                "200": json_response(ref("SellerAccount"), "The disabled account."),
+                **errors(400, 404),
+            },
+        },
+    }
 
     def __init__(self, producer: JobProducer, settings: Settings) -> None:
         self._producer = producer
@@ -129,137 +189,55 @@ class AccountResource:
         resp.media = onboarding.account_json(account)
 
 
-# -- the routes' part of the OpenAPI document (web.openapi merges it) --------------------------------
-def openapi_part() -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(paths, schemas)`` of the onboarding routes, in the document's terms."""
-    from web.openapi import SELLER_OR_OPERATOR, USER_ID_PARAM, errors, json_response, ref
+# -- the schemas of the onboarding bodies and answers (services.operations.onboarding's JSON) -------
+_ACCOUNT_PROPERTIES = {
+    "region": {"type": "string", "enum": ["na", "eu", "fe"]},
+    "country": {"type": "string"},
+    "marketplaceId": {"type": "string"},
+    "sellerId": nullable({"type": "string"}),
+    "status": {"type": "string", "enum": ["active", "auth_error", "disabled"]},
+    "lastSyncedAt": nullable(TIMESTAMP),
+    "lastError": nullable({"type": "string"}),
+}
+SCHEMAS = {
+    "UserRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "email": nullable({"type": "string", "format": "email", "maxLength": onboarding.MAX_EMAIL}),
+            "syncEnabled": {"type": "boolean"},
+        },
+    },
+    "User": object_of(
+        userId={"type": "string"},
+        email=nullable({"type": "string"}),
+        syncEnabled={"type": "boolean"},
+        lastSyncedAt=nullable(TIMESTAMP),
+        createdAt=nullable(TIMESTAMP),
+    ),
+    "AccountRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["sellerId", "refreshToken"],
+        "properties": {
+            "sellerId": {"type": "string", "pattern": onboarding.SELLER_ID_PATTERN},
+            "refreshToken": {
+                "type": "string",
+                "pattern": onboarding.REFRESH_TOKEN_PATTERN,
+                "writeOnly": True,
+            },
+        },
+    },
+    "SellerAccount": object_of(**_ACCOUNT_PROPERTIES),
+    "ConnectedAccount": object_of(**_ACCOUNT_PROPERTIES, syncJobId=nullable({"type": "string"})),
+    "AccountList": object_of(accounts={"type": "array", "items": ref("SellerAccount")}),
+}
 
-    country = {
-        "name": "country",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": list(onboarding.COUNTRIES)},
-    }
-    account_body = {"required": True, "content": {"application/json": {"schema": ref("AccountRequest")}}}
-    paths = {
-        f"{USERS}/{{userId}}": {
-            "put": {
-                "operationId": "putUser",
-                "security": SELLER_OR_OPERATOR,
-                "summary": "Create the user, or update the fields given (syncEnabled defaults to true).",
-                "parameters": [USER_ID_PARAM],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": ref("UserRequest")}},
-                },
-                "responses": {
-                    "200": json_response(ref("User"), "Updated."),
-                    "201": json_response(ref("User"), "Created."),
-                    **errors(400, 401, 404, 413, 415),
-                },
-            }
-        },
-        f"{USERS}/{{userId}}/accounts": {
-            "get": {
-                "operationId": "getUserAccounts",
-                "security": SELLER_OR_OPERATOR,
-                "summary": "The user's seller accounts (never their tokens).",
-                "parameters": [USER_ID_PARAM],
-                "responses": {
-                    "200": json_response(ref("AccountList"), "By region, then country."),
-                    **errors(400, 401, 404),
-                },
-            }
-        },
-        f"{USERS}/{{userId}}/accounts/{{country}}": {
-            "put": {
-                "operationId": "putUserAccount",
-                "security": SELLER_OR_OPERATOR,
-                "summary": "Connect (or re-authorise) the account in a marketplace; enqueue the sync.",
-                "parameters": [USER_ID_PARAM, country],
-                "requestBody": account_body,
-                "responses": {
-                    "200": json_response(
-                        ref("ConnectedAccount"), "Re-authorised: the account is active again."
-                    ),
-                    "201": json_response(ref("ConnectedAccount"), "Connected."),
-                    **errors(400, 401, 404, 413, 415),
-                },
-            },
-            "delete": {
-                "operationId": "disableUserAccount",
-                "security": SELLER_OR_OPERATOR,
-                "summary": "Stop syncing the account: it becomes disabled.",
-                "parameters": [USER_ID_PARAM, country],
-                "responses": {
-                    "200": json_response(ref("SellerAccount"), "The disabled account."),
-                    **errors(400, 401, 404),
-                },
-            },
-        },
-    }
-    timestamp = {"type": "string", "format": "date-time", "nullable": True}
-    account_properties = {
-        "region": {"type": "string", "enum": ["na", "eu", "fe"]},
-        "country": {"type": "string"},
-        "marketplaceId": {"type": "string"},
-        "sellerId": {"type": "string", "nullable": True},
-        "status": {"type": "string", "enum": ["active", "auth_error", "disabled"]},
-        "lastSyncedAt": timestamp,
-        "lastError": {"type": "string", "nullable": True},
-    }
-    schemas = {
-        "UserRequest": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "email": {
-                    "type": "string",
-                    "format": "email",
-                    "maxLength": onboarding.MAX_EMAIL,
-                    "nullable": True,
-                },
-                "syncEnabled": {"type": "boolean"},
-            },
-        },
-        "User": {
-            "type": "object",
-            "required": ["userId", "email", "syncEnabled", "lastSyncedAt", "createdAt"],
-            "properties": {
-                "userId": {"type": "string"},
-                "email": {"type": "string", "nullable": True},
-                "syncEnabled": {"type": "boolean"},
-                "lastSyncedAt": timestamp,
-                "createdAt": timestamp,
-            },
-        },
-        "AccountRequest": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["sellerId", "refreshToken"],
-            "properties": {
-                "sellerId": {"type": "string", "pattern": onboarding.SELLER_ID_PATTERN},
-                "refreshToken": {
-                    "type": "string",
-                    "pattern": onboarding.REFRESH_TOKEN_PATTERN,
-                    "writeOnly": True,
-                },
-            },
-        },
-        "SellerAccount": {
-            "type": "object",
-            "required": list(account_properties),
-            "properties": account_properties,
-        },
-        "ConnectedAccount": {
-            "type": "object",
-            "required": [*account_properties, "syncJobId"],
-            "properties": {**account_properties, "syncJobId": {"type": "string", "nullable": True}},
-        },
-        "AccountList": {
-            "type": "object",
-            "required": ["accounts"],
-            "properties": {"accounts": {"type": "array", "items": ref("SellerAccount")}},
-        },
-    }
-    return paths, schemas
+OPENAPI = Part(
+    {
+        f"{USERS}/{{userId}}": UserResource,
+        f"{USERS}/{{userId}}/accounts": AccountsResource,
+        f"{USERS}/{{userId}}/accounts/{{country}}": AccountResource,
+    },
+    SCHEMAS,
+)

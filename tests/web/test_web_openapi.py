@@ -13,6 +13,10 @@ What it asserts is the contract of DESIGN.md's REST API, not schemathesis's gues
 
 from __future__ import annotations
 
+import ast
+import graphlib
+from pathlib import Path
+
 import hypothesis
 import pytest
 import schemathesis
@@ -22,10 +26,13 @@ from schemathesis import GenerationMode
 
 from tests.security.snapshot import store_snapshot
 from tests.web.factory import TOKEN
-from web.openapi import build_document
+from web.apidoc import Part
+from web.health import Health
+from web.openapi import build_document, merge
 
 BASE = "/app/job-status"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 def test_the_document_is_valid_openapi_3(anonymous):
@@ -148,3 +155,27 @@ def test_an_unknown_extra_header_is_not_a_parameter_and_is_ignored(client, make_
     # Then it answers as without it: headers are not parameters of this API
     assert result.status_code == 200
     assert [j["jobId"] for j in result.json["jobs"]] == [failed.job_id]
+
+
+def test_a_path_or_schema_declared_by_two_parts_is_refused():
+    # Given two parts that both declare the health route and a schema of the same name
+    first = Part({"/health": Health}, {"Health": {"type": "object"}})
+    second = Part({"/health": Health}, {"Health": {"type": "object"}})
+    # When they are merged, then the document is not built
+    with pytest.raises(ValueError, match="/health"):
+        merge([first, second])
+
+
+def test_the_modules_of_web_import_one_another_without_a_circle():
+    # Given which modules of web each module of web imports
+    imports = {}
+    for path in WEB.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "web":
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("web."):
+                found.add(node.module.removeprefix("web."))
+        imports[path.stem] = found
+    # When the graph is sorted, then every module comes after those it imports (a circle raises)
+    graphlib.TopologicalSorter(imports).static_order()
