@@ -64,20 +64,70 @@ def compute_kpis(
     stock: Iterable[StockLine],
 ) -> dict[str, Any]:
     """Pure KPI computation over the 30 days ending with ``today``."""
+    rows = _window_rows(today, days)
+    return {
+        "currency": currency,
+        **_sales_kpis(rows, currency),
+        "cancellation_rate_30d": _cancellation_rate(list(order_statuses)),
+        "daily": [
+            {
+                "date": r.day.isoformat(),
+                "revenue": money(r.revenue, currency),
+                "orders": r.orders,
+                "units": r.units,
+            }
+            for r in rows
+        ],
+        "inventory": _inventory_kpis(list(stock)),
+    }
+
+
+def _window_rows(today: date, days: Iterable[DayMetric]) -> list[DayMetric]:
+    """One row per day of the window, oldest first; a day without metrics is a day without sales."""
     by_day = {d.day: d for d in days}
     window = [today - timedelta(days=offset) for offset in range(METRICS_DAYS - 1, -1, -1)]
-    rows = [by_day.get(day) or DayMetric(day, Decimal(0), 0, 0) for day in window]
+    return [by_day.get(day) or DayMetric(day, Decimal(0), 0, 0) for day in window]
 
+
+def _sales_kpis(rows: list[DayMetric], currency: str) -> dict[str, Any]:
     last7, prev7 = rows[-7:], rows[-14:-7]
     revenue_7d = sum((r.revenue for r in last7), Decimal(0))
     revenue_prev_7d = sum((r.revenue for r in prev7), Decimal(0))
     revenue_30d = sum((r.revenue for r in rows), Decimal(0))
     orders_30d = sum(r.orders for r in rows)
+    growth = (revenue_7d - revenue_prev_7d) * 100 / revenue_prev_7d if revenue_prev_7d else None
+    return {
+        "revenue_7d": money(revenue_7d, currency),
+        "revenue_30d": money(revenue_30d, currency),
+        "orders_7d": sum(r.orders for r in last7),
+        "orders_30d": orders_30d,
+        "units_30d": sum(r.units for r in rows),
+        "average_order_value_30d": money(revenue_30d / orders_30d, currency) if orders_30d else None,
+        "revenue_growth_wow_pct": str(growth.quantize(Decimal("0.1"), ROUND_HALF_UP))
+        if growth is not None
+        else None,
+    }
 
-    statuses = list(order_statuses)
+
+def _cancellation_rate(statuses: list[str]) -> str | None:
+    if not statuses:
+        return None
     cancelled = sum(1 for s in statuses if s == "Canceled")
+    return str((Decimal(cancelled) / len(statuses)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
-    stock_lines = list(stock)
+
+def _inventory_kpis(stock_lines: list[StockLine]) -> dict[str, Any]:
+    return {
+        "sellable_units": sum(max(line.sellable, 0) for line in stock_lines),
+        "skus": len(stock_lines),
+        "skus_out_of_stock": sum(1 for line in stock_lines if line.sellable <= 0),
+        "low_stock": _low_stock(stock_lines),
+    }
+
+
+def _low_stock(stock_lines: list[StockLine]) -> list[dict[str, Any]]:
+    """In-stock SKUs whose sellable units cover fewer than LOW_STOCK_DAYS of their own sales, the
+    shortest cover first."""
     low_stock = []
     for line in stock_lines:
         if line.sellable <= 0 or not line.units_30d:
@@ -93,45 +143,7 @@ def compute_kpis(
                 }
             )
     low_stock.sort(key=lambda entry: (Decimal(entry["days_of_cover"]), entry["sku"]))
-
-    return {
-        "currency": currency,
-        "revenue_7d": money(revenue_7d, currency),
-        "revenue_30d": money(revenue_30d, currency),
-        "orders_7d": sum(r.orders for r in last7),
-        "orders_30d": orders_30d,
-        "units_30d": sum(r.units for r in rows),
-        "average_order_value_30d": money(revenue_30d / orders_30d, currency) if orders_30d else None,
-        "revenue_growth_wow_pct": (
-            str(
-                ((revenue_7d - revenue_prev_7d) * 100 / revenue_prev_7d).quantize(
-                    Decimal("0.1"), ROUND_HALF_UP
-                )
-            )
-            if revenue_prev_7d
-            else None
-        ),
-        "cancellation_rate_30d": (
-            str((Decimal(cancelled) / len(statuses)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
-            if statuses
-            else None
-        ),
-        "daily": [
-            {
-                "date": r.day.isoformat(),
-                "revenue": money(r.revenue, currency),
-                "orders": r.orders,
-                "units": r.units,
-            }
-            for r in rows
-        ],
-        "inventory": {
-            "sellable_units": sum(max(line.sellable, 0) for line in stock_lines),
-            "skus": len(stock_lines),
-            "skus_out_of_stock": sum(1 for line in stock_lines if line.sellable <= 0),
-            "low_stock": low_stock,
-        },
-    }
+    return low_stock
 
 
 def without_pending(kpis: dict[str, Any], pending: Iterable[str]) -> dict[str, Any]:
