@@ -7,14 +7,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-FINISHED = ("completed", "failed", "cancelled")
-
 
 def sync_demo_users(
     producer, stop: threading.Event, say: Callable[[str], None] = print, sandbox: Any = None
 ) -> dict[str, Any]:
     """Create the demo users, enqueue each once, report progress until all finished; returns a summary."""
     from models import JobStatus
+    from models.jobs import FINISHED_STATUSES
     from services.operations.demo import demo_summary, seed_demo_users
 
     settings = producer.settings
@@ -24,7 +23,7 @@ def sync_demo_users(
     job_ids = {e.job_id: e.user_id for e in producer.enqueue_users(user_ids, trigger="demo")}
     reported: set[str] = set()
     while len(reported) < len(job_ids) and not stop.is_set():
-        for record in JobStatus.objects(job_id__in=list(job_ids), status__in=list(FINISHED)):
+        for record in JobStatus.objects(job_id__in=list(job_ids), status__in=list(FINISHED_STATUSES)):
             if record.job_id in reported:
                 continue
             reported.add(record.job_id)

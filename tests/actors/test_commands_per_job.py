@@ -16,7 +16,7 @@ import pytest
 from pymongo import monitoring
 
 from models.connection import connect, disconnect
-from tests.support import wait_for
+from tests.support import finished, wait_for
 
 #: MongoDB commands of one job for a user with one account (an hourly sync: a first sync adds its
 #: first look and the per-SKU velocity), by ``"<command> <collection>"``: 15 of bookkeeping, at most 10
@@ -80,13 +80,13 @@ def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, w
     # Given a user with one seller account, synced once (what follows is an hourly sync, the steady state)
     make_user("u-cost", [("US", "cost-us")])
     first = producer.enqueue_users(["u-cost"], "schedule")[0]
-    wait_for(lambda: _finished(first.job_id), timeout=60)
+    wait_for(lambda: finished(first.job_id), timeout=60)
     counting.counts.clear()
 
     # When it is enqueued and a worker syncs it (the test's own polling is not counted)
     enqueued = producer.enqueue_users(["u-cost"], "manual")[0]
     counting.main_thread = False
-    wait_for(lambda: _finished(enqueued.job_id), timeout=60)
+    wait_for(lambda: finished(enqueued.job_id), timeout=60)
 
     # Then the job completed, with no kind of command over its budget
     from models import JobStatus
@@ -98,10 +98,3 @@ def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, w
     }
     assert over == {}, f"over budget (count, budget): {over}; all commands: {counts}"
     assert sum(counts.values()) <= sum(BUDGET.values())
-
-
-def _finished(job_id: str) -> bool:
-    from models import JobStatus
-
-    record = JobStatus.objects(job_id=job_id).only("status").first()
-    return record is not None and record.status in ("completed", "failed", "cancelled")

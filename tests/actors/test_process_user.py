@@ -11,7 +11,7 @@ from models import Analysis, JobStatus, SellerAccount, User
 from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
 from services.platform.errors import UnknownUserError
 from services.sync.cache import analysis_key
-from tests.support import wait_for
+from tests.support import finished, wait_for
 
 
 def run_jobs(broker, worker) -> None:
@@ -22,11 +22,6 @@ def run_jobs(broker, worker) -> None:
 
 def job(job_id: str) -> JobStatus:
     return JobStatus.objects.get(job_id=job_id)
-
-
-def finished(job_id: str) -> JobStatus | None:
-    record = JobStatus.objects(job_id=job_id).first()
-    return record if record and record.status in ("completed", "failed", "cancelled") else None
 
 
 def test_a_users_accounts_are_fetched_analysed_cached_and_marked_complete(

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
 from models import JobStatus, SellerAccount
 from models.migrate import DOCUMENTS
 from services.operations.demo import sandbox_token
+from tests.support import wait_finished
 
 TOKEN = sandbox_token("acme-us")
-
-
-def wait_finished(job_id: str, timeout: float = 60) -> JobStatus:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = JobStatus.objects(job_id=job_id).first()
-        if record is not None and record.status in ("completed", "failed", "cancelled"):
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
 def everything_in_redis(client, namespace: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from models import JobStatus
-from tests.cli.test_cli_accounts import wait_finished
+from tests.support import wait_finished
 
 
 def test_enqueue_named_users_queues_one_job_each_and_dedups_a_second_time(sellersync, make_user):

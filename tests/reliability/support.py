@@ -22,7 +22,8 @@ from pathlib import Path
 from embedded.processes import Supervisor
 from embedded.procfile import read_procfile
 from models import JobStatus
-from tests.support import settings_env
+from models.jobs import FINISHED_STATUSES
+from tests.support import settings_env, wait_for
 
 #: Set (to 1) by ``make reliability``: run the issue's full sizes.
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
@@ -203,7 +204,7 @@ class Ledger:
     @property
     def lost(self) -> int:
         """Jobs that did not finish (still queued, running or retrying, or with no record at all)."""
-        finished = sum(self.by_status.get(s, 0) for s in ("completed", "failed", "cancelled"))
+        finished = sum(self.by_status.get(s, 0) for s in FINISHED_STATUSES)
         return self.jobs_in - finished
 
     def counts(self) -> dict[str, int]:
@@ -233,8 +234,23 @@ def ledger(job_ids: Iterable[str], log_text: str = "", collection=None) -> Ledge
     return Ledger(len(job_ids), by_status, attempts, users, duplicated)
 
 
-def all_finished(job_ids: list[str]) -> bool:
-    return JobStatus.objects(job_id__in=job_ids, status__in=("queued", "running", "retrying")).count() == 0
+def all_finished(job_ids: list[str], records=None) -> bool:
+    """Whether every job has finished; ``records`` is the job collection (pymongo) to read, so that a
+    test may keep its own client across a document-server restart."""
+    records = records if records is not None else JobStatus._get_collection()
+    return records.count_documents({"job_id": {"$in": job_ids}, "status": {"$nin": FINISHED_STATUSES}}) == 0
+
+
+def wait_until_finished(job_ids: list[str], timeout: float, records=None) -> None:
+    """Wait for every job to finish; on timeout, fail naming the unfinished ones."""
+    try:
+        wait_for(lambda: all_finished(job_ids, records), timeout=timeout, interval=1.0)
+    except AssertionError:
+        records = records if records is not None else JobStatus._get_collection()
+        stuck = records.find({"job_id": {"$in": job_ids}, "status": {"$nin": FINISHED_STATUSES}})
+        raise AssertionError(
+            f"unfinished: {[(r['job_id'], r['user_id'], r['status']) for r in stuck]}"
+        ) from None
 
 
 # -- the report ---------------------------------------------------------------------------------------

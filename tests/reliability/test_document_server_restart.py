@@ -25,6 +25,7 @@ from tests.reliability.support import (
     report,
     set_up_sellers,
     size,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import settings_env, wait_for
@@ -107,7 +108,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     slowest = max(seconds for _, seconds in answers)
     assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
     # And every job completes, each once; the running ones were retried
-    _wait_until_finished(job_ids, records, size(300, 1800))
+    wait_until_finished(job_ids, size(300, 1800), records)
     recovered = recovery.seconds()
     log = topology.log_path.read_text()
     outcome = ledger(job_ids, log, collection=records)
@@ -138,19 +139,6 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
             ),
         )
     )
-
-
-def _wait_until_finished(job_ids: list[str], records, timeout: float) -> None:
-    try:
-        unfinished = {"status": {"$nin": ["completed", "failed", "cancelled"]}}
-        wait_for(lambda: records.count_documents(unfinished) == 0, timeout=timeout, interval=1.0)
-    except AssertionError:
-        stuck = records.find(
-            {"job_id": {"$in": job_ids}, "status": {"$nin": ["completed", "failed", "cancelled"]}}
-        )
-        raise AssertionError(
-            f"unfinished: {[(r['job_id'], r['user_id'], r['status']) for r in stuck]}"
-        ) from None
 
 
 def _status(url: str) -> tuple[int, float]:

@@ -18,11 +18,11 @@ from models import JobStatus
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
-    all_finished,
     ledger,
     make_users,
     report,
     size,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import wait_for
@@ -96,7 +96,7 @@ def _run(server, users, topology, job_count) -> None:
     slowest = max(seconds for _, seconds in answers)
     assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
     # And every job completes, each once, with no process restarted
-    _wait_until_finished(job_ids, size(300, 1800))
+    wait_until_finished(job_ids, size(300, 1800))
     recovered = recovery.seconds()
     wait_for(lambda: _status(ready)[0] == 200, timeout=10)
     outcome = ledger(job_ids, topology.log_path.read_text())
@@ -127,14 +127,6 @@ def _run(server, users, topology, job_count) -> None:
             ),
         )
     )
-
-
-def _wait_until_finished(job_ids: list[str], timeout: float) -> None:
-    try:
-        wait_for(lambda: all_finished(job_ids), timeout=timeout, interval=1.0)
-    except AssertionError:
-        stuck = JobStatus.objects(job_id__in=job_ids, status__nin=["completed", "failed", "cancelled"])
-        raise AssertionError(f"unfinished: {[(r.job_id, r.user_id, r.status) for r in stuck]}") from None
 
 
 def _status(url: str) -> tuple[int, float]:

@@ -3,21 +3,15 @@ a snapshot of the store, and a headless Chromium like tests/web/test_web_dashboa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from tests.security.snapshot import store_snapshot
-from tests.support.browser import chromium
-from tests.web.conftest import anonymous, app, client, job, web_config  # noqa: F401
+from tests.web.conftest import anonymous, app, browser, client, dashboard, job, web_config  # noqa: F401
 
 
 @pytest.fixture
 def snapshot(redis_client, settings) -> Callable[[], tuple]:
     """``snapshot()``: the store now; two equal snapshots mean nothing was written in between."""
     return lambda: store_snapshot(redis_client, settings.redis_namespace)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()

@@ -7,13 +7,13 @@ Served over HTTP by web.devserver, so the browser enforces the headers the app r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from models import JobStatus
+from tests.support import browser
+from tests.support.browser import new_page
 from tests.web.factory import TOKEN
-from web.devserver import serve_in_thread
 
 
 def markup(field: str) -> str:
@@ -33,16 +33,8 @@ document.addEventListener("securitypolicyviolation",
 
 
 @pytest.fixture
-def dashboard(app) -> Iterator[str]:
-    with serve_in_thread(app, "127.0.0.1", 0) as server:
-        yield f"{server.url}/app/job-status/"
-
-
-@pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    context, page = new_page(browser)
     page.add_init_script(WATCH)
     page.requests = []
     page.on("request", lambda request: page.requests.append(request))
@@ -53,9 +45,8 @@ def page(browser):
 
 
 def sign_in(page, url: str) -> None:
-    page.goto(url)
-    page.fill("#token", TOKEN)
-    page.click("#login-button")
+    """Sign in with the operator token and wait for the recent jobs' rows."""
+    browser.sign_in(page, url, TOKEN)
     page.locator("#recent tr[data-job-id]").first.wait_for()
 
 

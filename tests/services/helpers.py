@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models import JobStatus
-
 US = "ATVPDKIKX0DER"
-
-
-def finished(job_id: str) -> JobStatus | None:
-    record = JobStatus.objects(job_id=job_id).first()
-    return record if record and record.status in ("completed", "failed", "cancelled") else None
 
 
 def book(sandbox, seller: str, now: datetime) -> list:

@@ -21,6 +21,20 @@ def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float 
         time.sleep(interval)
 
 
+def finished(job_id: str):
+    """The job's record once it has finished (completed, failed or cancelled), else None."""
+    from models import JobStatus
+    from models.jobs import FINISHED_STATUSES
+
+    record = JobStatus.objects(job_id=job_id).first()
+    return record if record is not None and record.status in FINISHED_STATUSES else None
+
+
+def wait_finished(job_id: str, timeout: float = 60.0):
+    """Wait for the job to finish; its record."""
+    return wait_for(lambda: finished(job_id), timeout=timeout)
+
+
 def settings_env(settings, **overrides: str) -> dict[str, str]:
     """The environment that makes a subprocess read the same ``settings`` (plus ``overrides``)."""
     import os

@@ -42,3 +42,18 @@ def chromium() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def new_page(browser):
+    """A page in a fresh context (no cookies or storage shared with another test), 10 s per action."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def sign_in(page, url: str, token: str) -> None:
+    """Open the dashboard at ``url`` and sign in with ``token``."""
+    page.goto(url)
+    page.fill("#token", token)
+    page.click("#login-button")

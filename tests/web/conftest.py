@@ -3,14 +3,16 @@ and job records written straight into the store (the API reads records; workers 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import falcon.testing
 import pytest
 
+from tests.support.browser import chromium
 from tests.web.factory import TOKEN, make_job
 from web.app import create_app
 from web.config import WebConfig
+from web.devserver import serve_in_thread
 
 
 @pytest.fixture
@@ -38,3 +40,16 @@ def anonymous(app) -> falcon.testing.TestClient:
 @pytest.fixture
 def job() -> Callable[..., object]:
     return make_job
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A headless Debian chromium (tests.support.browser), one per module."""
+    yield from chromium()
+
+
+@pytest.fixture
+def dashboard(app) -> Iterator[str]:
+    """The dashboard's URL, the app served over HTTP in this process."""
+    with serve_in_thread(app, "127.0.0.1", 0) as server:
+        yield f"{server.url}/app/job-status/"

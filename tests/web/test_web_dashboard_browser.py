@@ -9,37 +9,23 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models import JobStatus, User
 from services.platform import user_tokens
-from tests.support.browser import chromium
+from tests.support import browser
+from tests.support.browser import new_page
 from tests.web.factory import TOKEN
-from web.devserver import serve_in_thread
 
 #: Markup in a user id (no "/": a user id is one path segment of the API).
 EVIL_USER = '<img src=x onerror="window.pwned=1"><script>window.pwned=2'
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()
-
-
-@pytest.fixture
-def dashboard(app) -> Iterator[str]:
-    with serve_in_thread(app, "127.0.0.1", 0) as server:
-        yield f"{server.url}/app/job-status/"
-
-
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    context, page = new_page(browser)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.dialogs = dialogs
@@ -48,9 +34,7 @@ def page(browser):
 
 
 def sign_in(page, url: str, token: str = TOKEN) -> None:
-    page.goto(url)
-    page.fill("#token", token)
-    page.click("#login-button")
+    browser.sign_in(page, url, token)
 
 
 def test_the_dashboard_shows_jobs_and_retries_a_failed_one(page, dashboard, make_user, job):

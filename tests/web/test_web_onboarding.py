@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from models import JobStatus, SellerAccount, User
+from models.jobs import FINISHED_STATUSES
 from services.operations.demo import sandbox_token
+from tests.support import wait_for
 
 TOKEN_US = sandbox_token("acme-us")
 USERS = "/app/users"
 
 
-def wait_finished(client, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.simulate_get(f"/app/job-status/status/job/{job_id}").json
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
+def finished_over_http(client, job_id: str) -> dict | None:
+    """The job as the API shows it, once it has finished."""
+    job = client.simulate_get(f"/app/job-status/status/job/{job_id}").json
+    return job if job["status"] in FINISHED_STATUSES else None
 
 
 ROUTES = [
@@ -143,7 +139,7 @@ def test_an_account_connected_over_rest_is_synced_end_to_end(client, worker):
         "na",
         "US",
     )
-    job = wait_finished(client, connected.json["syncJobId"])
+    job = wait_for(lambda: finished_over_http(client, connected.json["syncJobId"]), timeout=60)
     assert job["status"] == "completed", job
     assert job["accounts"][0]["ordersFetched"] > 0
     # And it was an onboarding job in the priority lane, whose first look came before its full analysis

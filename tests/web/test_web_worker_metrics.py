@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.services.helpers import finished
-from tests.support import wait_for
+from tests.support import finished, wait_for
 
 
 def scrape(anonymous) -> dict[tuple[str, frozenset], float]:

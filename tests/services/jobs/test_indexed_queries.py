@@ -25,8 +25,7 @@ from models.connection import connect, disconnect
 from models.migrate import DOCUMENTS
 from services.jobs.queries import JobQueries
 from services.schedule.due_users import due_user_batches
-from tests.services.helpers import finished
-from tests.support import wait_for
+from tests.support import finished, wait_for
 
 #: Commands that read with a filter, and the field holding it.
 QUERIES = {"find": "filter", "count": "query", "distinct": "query", "findAndModify": "query", "delete": None,

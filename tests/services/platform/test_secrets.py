@@ -7,8 +7,7 @@ import logging
 from models import JobStatus, SellerAccount
 from services.operations.demo import sandbox_token
 from services.platform.secrets import decrypt_token
-from tests.services.helpers import finished
-from tests.support import wait_for
+from tests.support import finished, wait_for
 
 SELLERS = {"US": "secret-us", "DE": "secret-de", "JP": "secret-jp", "GB": "secret-gb"}
 

@@ -11,8 +11,8 @@ import pytest
 from models import JobStatus, Order, SellerAccount
 from services.platform.settings import configure, get_settings
 from services.sync.quotas import QuotaBuckets
-from tests.services.helpers import finished, first_sync_orders
-from tests.support import wait_for
+from tests.services.helpers import first_sync_orders
+from tests.support import finished, wait_for
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from services.operations.accounts import connect_account
 from services.operations.demo import sandbox_token
 from services.sync.fetch import ORDERS_OVERLAP
 from services.sync.processing import process_user_data
-from tests.services.helpers import book, finished, first_sync_orders
-from tests.support import wait_for
+from tests.services.helpers import book, first_sync_orders
+from tests.support import finished, wait_for
 
 
 def test_a_429_storm_on_one_seller_fetches_every_order_and_is_rejected_only_by_the_storm(
