@@ -13,10 +13,6 @@ What it asserts is the contract of DESIGN.md's REST API, not schemathesis's gues
 
 from __future__ import annotations
 
-import ast
-import graphlib
-from pathlib import Path
-
 import hypothesis
 import pytest
 import schemathesis
@@ -32,7 +28,6 @@ from web.openapi import build_document, merge
 
 BASE = "/app/job-status"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 def test_the_document_is_valid_openapi_3(anonymous):
@@ -164,18 +159,3 @@ def test_a_path_or_schema_declared_by_two_parts_is_refused():
     # When they are merged, then the document is not built
     with pytest.raises(ValueError, match="/health"):
         merge([first, second])
-
-
-def test_the_modules_of_web_import_one_another_without_a_circle():
-    # Given which modules of web each module of web imports
-    imports = {}
-    for path in WEB.glob("*.py"):
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "web":
-                found |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("web."):
-                found.add(node.module.removeprefix("web."))
-        imports[path.stem] = found
-    # When the graph is sorted, then every module comes after those it imports (a circle raises)
-    graphlib.TopologicalSorter(imports).static_order()
