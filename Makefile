@@ -77,7 +77,7 @@ clean:
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Every reliability scenario (tests/reliability) at the issue's full sizes; writes RELIABILITY.md.
+# Every reliability scenario (tests/reliability) at full size; writes RELIABILITY.md.
 .PHONY: reliability
 reliability: install
 	$(BIN)/python -m tests.reliability.report

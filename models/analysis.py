@@ -1,4 +1,4 @@
-"""The latest analysis of each seller account: the KPIs of DESIGN.md, also cached in Redis."""
+"""The latest analysis of each seller account: its KPIs (README, "Analysis and cache"), also in Redis."""
 
 from mongoengine import BooleanField, DateTimeField, DictField, Document, ListField, StringField
 

@@ -1,7 +1,8 @@
 """A local emulator of Amazon's SP-API and LWA token endpoint.
 
-The real python-amazon-sp-api client runs against it over HTTP on loopback; the facts it
-reproduces are in ``/work/shared/spapi/REFERENCE.md``.
+The real python-amazon-sp-api client runs against it over HTTP on loopback. It reproduces what
+Amazon documents: the endpoints and JSON shapes, the usage plans (token buckets, 429s) and errors
+(README, "The SP-API sandbox").
 
 Starting it:
 - ``sandbox.server.start_sandbox(host="127.0.0.1", port=0, config=None) -> RunningSandbox``

@@ -6,7 +6,7 @@ error the sandbox answers, from any route, carries one.
 
 from __future__ import annotations
 
-#: status -> (code, message), Amazon's wording (REFERENCE.md "Common response conventions").
+#: status -> (code, message), Amazon's wording (Amazon's common response conventions).
 STANDARD_ERRORS = {
     400: (
         "InvalidInput",

@@ -19,7 +19,7 @@ class UsagePlan:
         return float(self.rate_header)
 
 
-#: Operation name -> Amazon's default usage plan (REFERENCE.md "Throttling").
+#: Operation name -> Amazon's default usage plan (Amazon's documented usage plans).
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrders": UsagePlan("0.0167", 20),
     "getOrderItems": UsagePlan("0.5", 30),

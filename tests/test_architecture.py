@@ -1,4 +1,4 @@
-"""Each part points one way (STYLE.md, "Our own house"): tests of the import graph.
+"""Each part points one way (every package has a direction): tests of the import graph.
 
 Packages:
 - ``models`` imports nothing of sellersync but itself: its callers hand it the MongoDB URI.

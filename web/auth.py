@@ -2,7 +2,7 @@
 
 Every resource needs a token unless it says ``auth_required = False`` (health, readiness, metrics,
 the OpenAPI document and the dashboard page, which carry no job data). Static files have no resource
-and are open too. Two kinds of token are accepted (DESIGN.md, "Two kinds of token"):
+and are open too. Two kinds of token are accepted (README, "REST API and dashboard"):
 
 - an **operator token** (``API_TOKENS``), compared in constant time against every configured token,
   so the time taken says nothing about which token or how much of it matched: it may call everything;

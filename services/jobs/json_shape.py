@@ -1,4 +1,4 @@
-"""The JSON shape of jobs (DESIGN.md): what the REST API answers and ``sellersync … --json`` prints.
+"""The JSON shape of jobs: what the REST API answers and ``sellersync … --json`` prints.
 
 One module for both front ends, so a job reads the same through either: camelCase keys, ISO 8601
 UTC timestamps ending in ``Z``.

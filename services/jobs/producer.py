@@ -1,4 +1,4 @@
-"""The job producer (the seed's ``producer.js``): enqueue, dedup, cancel, retry and queue statistics.
+"""The job producer: enqueue, dedup, cancel, retry and queue statistics.
 
 One job per user at a time (services.jobs.active): a second enqueue of a user returns the user's
 queued or running job instead of a new one.

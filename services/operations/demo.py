@@ -13,7 +13,7 @@ DEMO_COUNTRIES = {"na": ("US", "CA", "MX"), "eu": ("DE", "GB", "FR", "IT", "ES")
 
 
 def sandbox_token(seller: str) -> str:
-    """The refresh token that names a sandbox seller (DESIGN.md, "The SP-API sandbox")."""
+    """The refresh token that names a sandbox seller (README, "The SP-API sandbox")."""
     return f"Atzr|sandbox-{seller}"
 
 

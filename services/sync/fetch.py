@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 FIRST_SYNC_DAYS = 30
 #: Re-read this much before the watermark: Amazon's LastUpdateDate index is eventually consistent.
 ORDERS_OVERLAP = timedelta(minutes=5)
-#: ``*Before`` must be at least 2 minutes before now (REFERENCE.md); Amazon's data is complete up to it.
+#: ``*Before`` must be at least 2 minutes before now (Amazon's rule); Amazon's data is complete up to it.
 ORDERS_SETTLE = timedelta(minutes=2)
 #: The steps of one account's fetch, in order.
 STEPS = ("orders", "metrics", "inventory", "velocity")

@@ -1,4 +1,4 @@
-"""``process_user_data``: sync every active seller account of one user (the seed's processUserData.js).
+"""``process_user_data``: sync every active seller account of one user.
 
 For each account: fetch (SP-API) → analyse → write the Redis cache → mark the account complete, and
 report the account's result on the job record. One account's failure does not stop the others:

@@ -1,7 +1,7 @@
 """SP-API usage plans as token buckets in Redis, shared by every worker process and thread.
 
 Amazon throttles each operation per selling partner and application with a token bucket: ``rate``
-tokens a second up to ``burst`` (REFERENCE.md). We keep one bucket per (authorisation, operation) in
+tokens a second up to ``burst`` (Amazon's usage plans). We keep one bucket per (authorisation, operation) in
 Redis, under ``<ns>:quota:<region>:<digest of the refresh token>:<operation>`` (the refresh token is
 what Amazon's bucket is keyed by; only a digest of it is stored). Before each call a caller
 *reserves* a token with one Lua script run on Redis's clock:
@@ -46,7 +46,7 @@ class UsagePlan:
     burst: int
 
 
-#: Operation -> Amazon's documented usage plan (REFERENCE.md, "Throttling").
+#: Operation -> Amazon's documented usage plan (its documented rate and burst).
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrders": UsagePlan(0.0167, 20),
     "getOrderItems": UsagePlan(0.5, 30),

@@ -1,4 +1,4 @@
-"""``make reliability``: run the reliability scenarios at the issue's full sizes and write RELIABILITY.md.
+"""``make reliability``: run the reliability scenarios at full size and write RELIABILITY.md.
 
     python -m tests.reliability.report [--output RELIABILITY.md] [pytest arguments...]
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADER = """# Reliability
 
 What sellersync did on its worst days, measured by `make reliability` (`python -m
-tests.reliability.report`): each scenario of `tests/reliability/` run at the full size of the issue
+tests.reliability.report`): each scenario of `tests/reliability/` run at full size
 on the real topology: separate `dramatiq` CLI worker processes, the scheduler and gunicorn under the
 Procfile supervisor, a real redis-server and the document server (SecantusDB), SP-API calls to the
 local sandbox. CI runs the same tests at smaller sizes, asserting the same properties.

@@ -2,7 +2,7 @@
 the ledger of what became of each job, and the report row each scenario leaves.
 
 Sizes: every scenario runs in CI at a smoke size; ``RELIABILITY_FULL=1`` (``make reliability``) runs
-the issue's sizes. Both assert the same properties.
+full sizes. Both assert the same properties.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from models import JobStatus
 from models.jobs import FINISHED_STATUSES
 from tests.support import settings_env, wait_for
 
-#: Set (to 1) by ``make reliability``: run the issue's full sizes.
+#: Set (to 1) by ``make reliability``: run the full sizes.
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 #: Where each scenario appends its report row (JSON lines); unset: rows are not kept.
 REPORT_PATH = os.environ.get("RELIABILITY_REPORT")

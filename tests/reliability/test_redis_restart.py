@@ -29,7 +29,7 @@ from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
-#: How long Redis stays down (the issue's 10 s).
+#: How long Redis stays down (10 s, as a managed Redis's failover takes).
 DOWN_SECONDS = 10.0
 #: Milliseconds without a heartbeat before a worker counts as dead. Longer than the outage, as in
 #: production (60 s): when Redis comes back, the maintenance of the first broker command would

@@ -2,7 +2,7 @@
 
 The table is every /app operation of the OpenAPI document, so a new route joins it by being
 documented; a route the app serves but the table lacks fails the completeness test below. Only the
-dashboard page, its no-slash redirect and its static files are open, as DESIGN.md's REST API says
+dashboard page, its no-slash redirect and its static files are open, as the README's REST API says
 (they carry no data; a browser cannot send a token on navigation): they are excluded here by name.
 
 Decision (web/auth.py): the scheme is case-insensitive (RFC 7235 section 2.1), so ``bearer <token>``

@@ -2,7 +2,7 @@
 
 The schema-driven run is reproducible: hypothesis is derandomized (its seed is derived from the test
 itself, so every run and every machine sends the same requests) and keeps no example database.
-What it asserts is the contract of DESIGN.md's REST API, not schemathesis's guesses:
+What it asserts is the contract of the README's REST API, not schemathesis's guesses:
 - the token is part of every case, not generated: headers are not parameters of this API, so
   schemathesis never "negates" them into a request the API rightly accepts (an unknown extra header
   such as ``5.: -Infinity`` made the negative cases fail one run in two);

@@ -1,4 +1,4 @@
-"""Every route of DESIGN.md's REST table through falcon.testing, happy paths and error cases."""
+"""Every route of the README's REST table through falcon.testing, happy paths and error cases."""
 
 from __future__ import annotations
 
