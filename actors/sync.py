@@ -52,19 +52,13 @@ def sync_user(user_id: str) -> None:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None
 
 
+def _lane(actor_name: str, queue_name: str, priority: int) -> dramatiq.Actor:
+    return dramatiq.actor(
+        sync_user, actor_name=actor_name, queue_name=queue_name, priority=priority, throws=PERMANENT_ERRORS
+    )
+
+
 #: The standard lane: the scheduler's jobs.
-process_user = dramatiq.actor(
-    sync_user,
-    actor_name=STANDARD_ACTOR,
-    queue_name=QUEUE_NAME,
-    priority=STANDARD_LANE_PRIORITY,
-    throws=PERMANENT_ERRORS,
-)
+process_user = _lane(STANDARD_ACTOR, QUEUE_NAME, STANDARD_LANE_PRIORITY)
 #: The priority lane: jobs a person waits for (manual syncs, onboarding, operators' retries).
-process_user_now = dramatiq.actor(
-    sync_user,
-    actor_name=PRIORITY_ACTOR,
-    queue_name=PRIORITY_QUEUE_NAME,
-    priority=PRIORITY_LANE_PRIORITY,
-    throws=PERMANENT_ERRORS,
-)
+process_user_now = _lane(PRIORITY_ACTOR, PRIORITY_QUEUE_NAME, PRIORITY_LANE_PRIORITY)

@@ -47,26 +47,38 @@ def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime)
     """Daily getOrderMetrics of the last 30 days; returns how many days were stored."""
     start, end = metrics_window(now.astimezone(UTC).date())
     response = order_metrics(clients, start, end, Granularity.DAY)
-    operations = []
-    for row in response.payload:
-        day_start = parse_time(row["interval"].split("--")[0])
-        sales = row.get("totalSales") or {}
-        fields = {
-            "day": day_start,
-            "unit_count": int(row.get("unitCount") or 0),
-            "order_item_count": int(row.get("orderItemCount") or 0),
-            "order_count": int(row.get("orderCount") or 0),
-            "total_sales": str(sales.get("amount", "0")),
-            "currency": sales.get("currencyCode"),
-        }
-        key = {
-            "user_id": account.user_id,
-            "marketplace_id": account.marketplace_id,
-            "interval": row["interval"],
-        }
-        operations.append(UpdateOne(key, {"$set": fields}, upsert=True))
+    rows = [({"interval": row["interval"]}, _metric_fields(row)) for row in response.payload]
+    return upsert_by_key(SalesMetric, account, rows)
+
+
+def _metric_fields(row: dict[str, Any]) -> dict[str, Any]:
+    sales = row.get("totalSales") or {}
+    return {
+        "day": parse_time(row["interval"].split("--")[0]),
+        "unit_count": int(row.get("unitCount") or 0),
+        "order_item_count": int(row.get("orderItemCount") or 0),
+        "order_count": int(row.get("orderCount") or 0),
+        "total_sales": str(sales.get("amount", "0")),
+        "currency": sales.get("currencyCode"),
+    }
+
+
+def upsert_by_key(document: type, account: SellerAccount, rows: list[tuple[dict, dict]]) -> int:
+    """Upsert the account's ``(key, fields)`` rows in one unordered bulk write; returns how many.
+
+    Each key is completed with the account's user and marketplace: the document's unique index, whose
+    whole prefix every update then uses.
+    """
+    operations = [
+        UpdateOne(
+            {"user_id": account.user_id, "marketplace_id": account.marketplace_id, **key},
+            {"$set": fields},
+            upsert=True,
+        )
+        for key, fields in rows
+    ]
     if operations:
-        SalesMetric._get_collection().bulk_write(operations, ordered=False)
+        document._get_collection().bulk_write(operations, ordered=False)
     return len(operations)
 
 
@@ -107,39 +119,31 @@ def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetim
 
 
 def _upsert_inventory(account: SellerAccount, summaries: list[dict[str, Any]], now: datetime) -> int:
-    operations = []
-    for raw in summaries:
-        details = raw.get("inventoryDetails") or {}
-        inbound = sum(
-            int(details.get(k) or 0)
-            for k in ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
-        )
-        fields = {
-            "asin": raw.get("asin"),
-            "fn_sku": raw.get("fnSku"),
-            "product_name": raw.get("productName"),
-            "condition": raw.get("condition"),
-            "total_quantity": int(raw.get("totalQuantity") or 0),
-            "sellable_quantity": int(details.get("fulfillableQuantity") or 0),
-            "inbound_quantity": inbound,
-            "reserved_quantity": int(
-                (details.get("reservedQuantity") or {}).get("totalReservedQuantity") or 0
-            ),
-            "unfulfillable_quantity": int(
-                (details.get("unfulfillableQuantity") or {}).get("totalUnfulfillableQuantity") or 0
-            ),
-            "last_updated": parse_time(raw.get("lastUpdatedTime")),
-            "synced_at": now,
-        }
-        key = {
-            "user_id": account.user_id,
-            "marketplace_id": account.marketplace_id,
-            "seller_sku": raw["sellerSku"],
-        }
-        operations.append(UpdateOne(key, {"$set": fields}, upsert=True))
-    if operations:
-        InventoryItem._get_collection().bulk_write(operations, ordered=False)
-    return len(operations)
+    rows = [({"seller_sku": raw["sellerSku"]}, _inventory_fields(raw, now)) for raw in summaries]
+    return upsert_by_key(InventoryItem, account, rows)
+
+
+def _inventory_fields(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
+    details = raw.get("inventoryDetails") or {}
+    inbound = sum(
+        int(details.get(k) or 0)
+        for k in ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
+    )
+    return {
+        "asin": raw.get("asin"),
+        "fn_sku": raw.get("fnSku"),
+        "product_name": raw.get("productName"),
+        "condition": raw.get("condition"),
+        "total_quantity": int(raw.get("totalQuantity") or 0),
+        "sellable_quantity": int(details.get("fulfillableQuantity") or 0),
+        "inbound_quantity": inbound,
+        "reserved_quantity": int((details.get("reservedQuantity") or {}).get("totalReservedQuantity") or 0),
+        "unfulfillable_quantity": int(
+            (details.get("unfulfillableQuantity") or {}).get("totalUnfulfillableQuantity") or 0
+        ),
+        "last_updated": parse_time(raw.get("lastUpdatedTime")),
+        "synced_at": now,
+    }
 
 
 def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime) -> int:

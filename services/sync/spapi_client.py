@@ -68,6 +68,20 @@ class RetryPolicy:
         )
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One SP-API call: the library method and its parameters, the quota bucket it is paced by (None:
+    unpaced) and where its requests are counted (None: nowhere)."""
+
+    operation: str
+    api: str
+    method: str
+    expect: str | type | None
+    params: dict[str, Any]
+    bucket: str | None
+    tally: Batch | None
+
+
 @dataclass
 class AccountClients:
     """The SP-API clients of one seller account (one marketplace), closed together."""
@@ -113,55 +127,39 @@ class AccountClients:
         Each request's outcome and each quota wait are counted for /metrics, sent together when the
         call ends (one Redis round trip per call, however many tries it took).
         """
-        bucket = self._bucket(operation)
         tally = self.metrics.batch() if self.metrics is not None else None
+        request = _Request(operation, api, method, expect, params, self._bucket(operation), tally)
         try:
-            return self._call(operation, api, method, bucket, tally, expect, params)
+            return self._call(request)
         finally:
             if tally is not None:
                 tally.flush()
 
-    def _call(
-        self,
-        operation: str,
-        api: str,
-        method: str,
-        bucket: str | None,
-        tally: Batch | None,
-        expect: str | type | None,
-        params: dict[str, Any],
-    ) -> ApiResponse:
+    def _call(self, request: _Request) -> ApiResponse:
+        paced = request.bucket is not None
         retrying = Retrying(
             retry=retry_if_exception_type(TRANSIENT),
-            wait=self._wait_policy(paced=bucket is not None),
-            stop=self._stop_policy(paced=bucket is not None),
+            wait=self._wait_policy(paced=paced),
+            stop=self._stop_policy(paced=paced),
             reraise=True,
             sleep=self.sleep,
-            before_sleep=_log_retry(operation),
+            before_sleep=_log_retry(request.operation),
         )
         try:
-            return retrying(self._attempt, operation, api, method, bucket, tally, expect, params)
+            return retrying(self._attempt, request)
         except Exception as exc:
-            failure = translated(exc, operation, params, self.refresh_token)
+            failure = translated(exc, request.operation, request.params, self.refresh_token)
             if failure is exc:
                 raise
             raise failure from None
 
-    def _attempt(
-        self,
-        operation: str,
-        api: str,
-        method: str,
-        bucket: str | None,
-        tally: Batch | None,
-        expect: str | type | None,
-        params: dict[str, Any],
-    ) -> ApiResponse:
+    def _attempt(self, request: _Request) -> ApiResponse:
         """One try: a quota token, the request, its outcome counted, the payload checked."""
+        operation, bucket, tally = request.operation, request.bucket, request.tally
         reservation = self._wait_for_token(bucket, operation, tally) if bucket is not None else None
         self.calls[operation] = self.calls.get(operation, 0) + 1
         try:
-            response = getattr(self.client(api), method)(**params)
+            response = getattr(self.client(request.api), request.method)(**request.params)
         except Exception as exc:
             if tally is not None:
                 tally.count("spapi_requests", {"operation": operation, "outcome": request_outcome(exc)})
@@ -172,7 +170,7 @@ class AccountClients:
             tally.count("spapi_requests", {"operation": operation, "outcome": "2xx"})
         if bucket is not None:
             self.quotas.served(bucket, response.rate_limit, reservation)  # type: ignore[union-attr]
-        if not _documented(response.payload, expect):
+        if not _documented(response.payload, request.expect):
             raise MalformedResponse(f"{operation} answered a body that is not the documented JSON")
         return response
 
