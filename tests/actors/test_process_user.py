@@ -12,6 +12,7 @@ from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME
 from services.platform.errors import UnknownUserError
 from services.sync.cache import analysis_key
 from tests.support import finished, wait_for
+from tests.support.amazon import amazon_order, fba_summary
 
 
 def run_jobs(broker, worker) -> None:
@@ -63,26 +64,10 @@ def test_a_users_accounts_are_fetched_analysed_cached_and_marked_complete(
 def _hand_made_orders(now: datetime) -> list[dict]:
     def order(number: int, days_ago: int, status: str, total: str, sku: str, quantity: int) -> dict:
         purchased = (now - timedelta(days=days_ago)).replace(hour=1, minute=0, second=0, microsecond=0)
-        return {
-            "AmazonOrderId": f"111-0000000-000000{number}",
-            "PurchaseDate": purchased.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "LastUpdateDate": purchased.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "OrderStatus": status,
-            "OrderTotal": {"CurrencyCode": "USD", "Amount": total},
-            "MarketplaceId": "ATVPDKIKX0DER",
-            "NumberOfItemsShipped": quantity,
-            "NumberOfItemsUnshipped": 0,
-            "OrderItems": [
-                {
-                    "ASIN": f"B000{sku}",
-                    "OrderItemId": f"{number}0001",
-                    "SellerSKU": sku,
-                    "QuantityOrdered": quantity,
-                    "QuantityShipped": quantity,
-                    "ItemPrice": {"CurrencyCode": "USD", "Amount": total},
-                }
-            ],
-        }
+        order_id = f"111-0000000-000000{number}"
+        return amazon_order(
+            order_id, purchased, status, total, sku, quantity, number=number, shipped=quantity
+        )
 
     return [
         order(1, 1, "Shipped", "100.00", "SKU-A", 2),  # this week
@@ -92,19 +77,6 @@ def _hand_made_orders(now: datetime) -> list[dict]:
     ]
 
 
-def _inventory(sku: str, sellable: int) -> dict:
-    return {
-        "asin": f"B000{sku}",
-        "fnSku": f"X{sku}",
-        "sellerSku": sku,
-        "condition": "NewItem",
-        "productName": sku,
-        "lastUpdatedTime": "2024-01-01T00:00:00Z",
-        "totalQuantity": sellable,
-        "inventoryDetails": {"fulfillableQuantity": sellable},
-    }
-
-
 def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, sandbox, producer):
     # Given a seller whose orders and stock we know
     now = datetime.now(UTC)
@@ -112,7 +84,7 @@ def test_the_kpis_match_a_seller_computed_by_hand(broker, worker, make_user, san
         "hand-us",
         {
             "orders": _hand_made_orders(now),
-            "inventory": [_inventory("SKU-A", 4), _inventory("SKU-B", 20), _inventory("SKU-C", 0)],
+            "inventory": [fba_summary("SKU-A", 4), fba_summary("SKU-B", 20), fba_summary("SKU-C", 0)],
         },
     )
     make_user("u-hand", [("US", "hand-us")])
@@ -143,7 +115,7 @@ def test_low_stock_lists_skus_covering_fewer_than_14_days(broker, worker, make_u
     now = datetime.now(UTC)
     sandbox.state.set_data(
         "low-us",
-        {"orders": _hand_made_orders(now), "inventory": [_inventory("SKU-A", 1), _inventory("SKU-B", 9)]},
+        {"orders": _hand_made_orders(now), "inventory": [fba_summary("SKU-A", 1), fba_summary("SKU-B", 9)]},
     )
     make_user("u-low", [("US", "low-us")])
 

@@ -24,6 +24,7 @@ from embedded.procfile import read_procfile
 from models import JobStatus
 from models.jobs import FINISHED_STATUSES
 from tests.support import settings_env, wait_for
+from tests.support.amazon import amazon_order, fba_summary
 
 #: Set (to 1) by ``make reliability``: run the full sizes.
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
@@ -59,46 +60,28 @@ def fixed_seller_data(seller: str, country: str, today: datetime) -> dict:
     for number in range(rng.randint(3, 8)):
         days_ago = rng.randint(1, 25)
         purchased = (today - timedelta(days=days_ago)).replace(hour=12, minute=0, second=0, microsecond=0)
-        stamp = purchased.strftime("%Y-%m-%dT%H:%M:%SZ")
         sku = f"SKU-{rng.randint(1, 3)}"
         quantity = rng.randint(1, 3)
         total = f"{rng.randint(5, 200)}.{rng.randint(0, 99):02d}"
         status = rng.choice(["Shipped", "Shipped", "Shipped", "Canceled"])
+        order_id = f"{digest // 10**7 % 1000:03d}-{digest % 10**7:07d}-{number:07d}"
         orders.append(
-            {
-                "AmazonOrderId": f"{digest // 10**7 % 1000:03d}-{digest % 10**7:07d}-{number:07d}",
-                "PurchaseDate": stamp,
-                "LastUpdateDate": stamp,
-                "OrderStatus": status,
-                "OrderTotal": {"CurrencyCode": currency, "Amount": total},
-                "MarketplaceId": MARKETPLACES[country],
-                "NumberOfItemsShipped": quantity if status == "Shipped" else 0,
-                "NumberOfItemsUnshipped": 0,
-                "OrderItems": [
-                    {
-                        "ASIN": f"B000{sku}",
-                        "OrderItemId": f"{number}0001",
-                        "SellerSKU": sku,
-                        "QuantityOrdered": quantity,
-                        "QuantityShipped": quantity if status == "Shipped" else 0,
-                        "ItemPrice": {"CurrencyCode": currency, "Amount": total},
-                    }
-                ],
-            }
+            amazon_order(
+                order_id,
+                purchased,
+                status,
+                total,
+                sku,
+                quantity,
+                number=number,
+                currency=currency,
+                marketplace_id=MARKETPLACES[country],
+            )  # fmt: skip
         )
-    inventory = [
-        {
-            "asin": f"B000SKU-{n}",
-            "fnSku": f"XSKU-{n}",
-            "sellerSku": f"SKU-{n}",
-            "condition": "NewItem",
-            "productName": f"SKU-{n}",
-            "lastUpdatedTime": "2024-01-01T00:00:00Z",
-            "totalQuantity": rng.randint(0, 40),
-            "inventoryDetails": {"fulfillableQuantity": rng.randint(0, 40)},
-        }
-        for n in range(1, 4)
-    ]
+    inventory = []
+    for n in range(1, 4):
+        total = rng.randint(0, 40)
+        inventory.append(fba_summary(f"SKU-{n}", sellable=rng.randint(0, 40), total=total))
     return {"orders": orders, "inventory": inventory}
 
 
@@ -359,3 +342,25 @@ def forget_synced_data(settings, redis_client) -> None:
     for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000):
         if any(part in name for part in (b":cache:", b":job:", b":active:", b":quota:")):
             redis_client.delete(name)
+
+
+def ready_status(url: str) -> tuple[int, float]:
+    """``(status code, seconds)`` of one GET of /ready; code 0 when it did not answer at all."""
+    import requests
+
+    started = time.monotonic()
+    try:
+        code = requests.get(url, timeout=10).status_code
+    except requests.RequestException:
+        code = 0
+    return code, time.monotonic() - started
+
+
+def ready_while_down(url: str, seconds: float) -> list[tuple[int, float]]:
+    """What /ready answers, twice a second, for ``seconds`` (while a server is down)."""
+    down = Stopwatch()
+    answers = []
+    while down.seconds() < seconds:
+        answers.append(ready_status(url))
+        time.sleep(0.5)
+    return answers

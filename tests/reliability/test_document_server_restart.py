@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pymongo
 import pytest
-import requests
 
 from embedded.document_server import start_document_server
 from embedded.ports import free_port
@@ -22,6 +20,8 @@ from tests.reliability.support import (
     ReportRow,
     Stopwatch,
     ledger,
+    ready_status,
+    ready_while_down,
     report,
     set_up_sellers,
     size,
@@ -84,7 +84,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     job_ids = [r["job_id"] for r in records.find({}, {"job_id": 1})]
     supervisor.start("worker", worker_command(processes=2, threads=3))
     ready = f"http://127.0.0.1:{port}/ready"
-    wait_for(lambda: _status(ready)[0] == 200, timeout=30)
+    wait_for(lambda: ready_status(ready)[0] == 200, timeout=30)
     # (counted cheaply: on a busy machine a poll of every record slows the store the jobs need)
     under_way = min(len(job_ids) // 20, 20)
     wait_for(lambda: records.count_documents({"status": "completed"}) >= under_way, timeout=size(60, 300))
@@ -92,11 +92,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     # When the document server is stopped for 10 s, jobs running and waiting, and started again
     at_stop = ledger(job_ids, collection=records).by_status
     server.stop()
-    down = Stopwatch()
-    answers = []
-    while down.seconds() < DOWN_SECONDS:
-        answers.append(_status(ready))
-        time.sleep(0.5)
+    answers = ready_while_down(ready, DOWN_SECONDS)
     restarted = start_document_server(
         database="sellersync-restart", storage_path=server.storage, port=server.port
     )
@@ -122,7 +118,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     for supervised in supervisor.processes.values():
         assert supervised.alive() and supervised.starts == 1, supervised
     assert not any(marker in log for marker in UNHANDLED)
-    wait_for(lambda: _status(ready)[0] == 200, timeout=10)
+    wait_for(lambda: ready_status(ready)[0] == 200, timeout=10)
     report(
         ReportRow(
             scenario="Document-server restart",
@@ -139,12 +135,3 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
             ),
         )
     )
-
-
-def _status(url: str) -> tuple[int, float]:
-    started = time.monotonic()
-    try:
-        code = requests.get(url, timeout=10).status_code
-    except requests.RequestException:
-        code = 0
-    return code, time.monotonic() - started

@@ -5,11 +5,8 @@ answers 503 within 2 s while Redis is down; afterwards every job completes.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
-import requests
 
 from embedded.ports import free_port
 from embedded.procfile import read_procfile
@@ -20,6 +17,8 @@ from tests.reliability.support import (
     Stopwatch,
     ledger,
     make_users,
+    ready_status,
+    ready_while_down,
     report,
     size,
     wait_until_finished,
@@ -74,7 +73,7 @@ def _run(server, users, topology, job_count) -> None:
     supervisor.start("worker", worker_command(processes=2, threads=3))
     job_ids = [r.job_id for r in JobStatus.objects.only("job_id")]
     ready = f"http://127.0.0.1:{port}/ready"
-    wait_for(lambda: _status(ready)[0] == 200, timeout=30)
+    wait_for(lambda: ready_status(ready)[0] == 200, timeout=30)
     # (counted cheaply: on a busy machine a poll of every record slows the store the jobs need)
     under_way = min(len(job_ids) // 20, 20)
     wait_for(lambda: JobStatus.objects(status="completed").count() >= under_way, timeout=size(60, 300))
@@ -82,11 +81,7 @@ def _run(server, users, topology, job_count) -> None:
     # When Redis is stopped for 10 s, with most jobs still waiting, and started again on its folder
     waiting = len(job_ids) - ledger(job_ids).completed
     server.stop()
-    down = Stopwatch()
-    answers = []
-    while down.seconds() < DOWN_SECONDS:
-        answers.append(_status(ready))
-        time.sleep(0.5)
+    answers = ready_while_down(ready, DOWN_SECONDS)
     restarted = start_embedded_redis(server.port, storage_path=server.storage_path)
     server.process, server.directory = restarted.process, None
     recovery = Stopwatch()
@@ -98,7 +93,7 @@ def _run(server, users, topology, job_count) -> None:
     # And every job completes, each once, with no process restarted
     wait_until_finished(job_ids, size(300, 1800))
     recovered = recovery.seconds()
-    wait_for(lambda: _status(ready)[0] == 200, timeout=10)
+    wait_for(lambda: ready_status(ready)[0] == 200, timeout=10)
     outcome = ledger(job_ids, topology.log_path.read_text())
     assert outcome.by_status == {"completed": job_count}, outcome.by_status
     assert outcome.duplicated == []
@@ -127,15 +122,6 @@ def _run(server, users, topology, job_count) -> None:
             ),
         )
     )
-
-
-def _status(url: str) -> tuple[int, float]:
-    started = time.monotonic()
-    try:
-        code = requests.get(url, timeout=10).status_code
-    except requests.RequestException:
-        code = 0
-    return code, time.monotonic() - started
 
 
 def _ticks(topology) -> list[str]:

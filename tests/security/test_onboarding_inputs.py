@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 import unicodedata
 
-import hypothesis
 import pytest
-from hypothesis import HealthCheck, example, given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from models import JobStatus, SellerAccount, User
@@ -31,9 +30,10 @@ from services.platform.errors import (
 )
 from services.platform.secrets import decrypt_token
 from services.sync.marketplaces import marketplace_for
+from tests.security import inputs
+from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS, settings
 
-#: u1: sync enabled, an account in US; u2: sync disabled, accounts in US and DE; u3: no account.
-USERS = ("u1", "u2", "u3")
+#: USERS: u1: sync enabled, an account in US; u2: sync disabled, accounts in US and DE; u3: no account.
 COUNTRY_CODES = ("US", "de", "GB", "UK", "jp")
 SELLERS = ("acme-us", "A2EXAMPLE123", "s.1_x-2")
 EMAILS = ("ops@acme.example.com", "a@xn--bcher-kva.example")
@@ -41,7 +41,6 @@ EMAILS = ("ops@acme.example.com", "a@xn--bcher-kva.example")
 BAD_TOKEN = "Atzr|secret with a space"  # noqa: S105 (a test value)
 TOKENS = (sandbox_token("acme-us"), sandbox_token("acme-us-2"), "Atzr|" + "x" * 2043)
 HUGE = "u" * 100_000
-OPERATORS = ("$ne", "$gt", "$gte", "$regex", "$in", "$nin", "$exists", "$where", "$expr")
 
 #: Text of every kind, lone UTF-16 surrogates (category Cs) and control characters included.
 TEXT = st.text(st.characters(categories=["Cs", "Cc", "Ll", "Lu", "Nd", "Po", "Zs", "Sm"]), max_size=40)
@@ -58,25 +57,14 @@ ANYTHING = st.one_of(
     st.floats(allow_nan=True),
     st.binary(max_size=8),
     st.lists(st.sampled_from([*USERS, "US", "x"]), max_size=3),
-    st.dictionaries(
-        st.sampled_from(OPERATORS),
-        st.one_of(st.none(), st.just(".*"), st.just(""), st.lists(st.sampled_from(USERS), max_size=2)),
-        min_size=1,
-        max_size=2,
-    ),
+    OPERATOR_VALUES,
 )
 #: Always tried: operators that match every record, what no store encodes, a huge string, and a
 #: trailing newline (which a regular expression's ``$`` lets through).
-EXAMPLES = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", "u1\n", ["u1"], None, 7, HUGE]
+EXAMPLES = [*ALWAYS, "u1\n", 7, HUGE]
 #: Stands for an argument left out (save_user's PUT semantics).
 OMITTED = "<omitted>"
-SETTINGS = hypothesis.settings(
-    max_examples=40,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = settings(max_examples=40)
 
 
 # -- what each value must be, written apart from the checks under test ---------------------------------
@@ -128,14 +116,7 @@ def account_in(user_id: str, country: str) -> SellerAccount | None:
 
 
 def with_examples(name: str, **others):
-    """``@example`` of each of EXAMPLES as ``name`` (with ``others`` fixed)."""
-
-    def decorate(test):
-        for value in reversed(EXAMPLES):
-            test = example(**{name: value}, **others)(test)
-        return test
-
-    return decorate
+    return inputs.with_examples(EXAMPLES, name, **others)
 
 
 def one_of_or_anything(values) -> st.SearchStrategy:

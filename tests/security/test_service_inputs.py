@@ -9,17 +9,15 @@ so every run tries the same inputs.
 
 from __future__ import annotations
 
-import hypothesis
 import pytest
-from hypothesis import HealthCheck, example, given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from models import JobStatus
 from models.jobs import ACTIVE_STATUSES, TRIGGERS
 from services.platform.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
-
-USERS = ("u1", "u2", "u3")
-OPERATORS = ("$ne", "$gt", "$gte", "$regex", "$in", "$nin", "$exists", "$where", "$expr")
+from tests.security import inputs
+from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS, settings
 
 #: Anything a caller might pass where an id belongs.
 ANYTHING = st.one_of(
@@ -31,33 +29,13 @@ ANYTHING = st.one_of(
     st.floats(allow_nan=True),
     st.binary(max_size=8),
     st.lists(st.sampled_from([*USERS, "x"]), max_size=3),
-    st.dictionaries(
-        st.sampled_from(OPERATORS),
-        st.one_of(st.none(), st.just(".*"), st.just(""), st.lists(st.sampled_from(USERS), max_size=2)),
-        min_size=1,
-        max_size=2,
-    ),
+    OPERATOR_VALUES,
 )
-#: Always tried, whatever hypothesis draws: operators that match every record, and what no store encodes.
-EXAMPLES = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", ["u1"], None]
-SETTINGS = hypothesis.settings(
-    max_examples=60,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = settings(max_examples=60)
 
 
 def with_examples(name: str, **others):
-    """``@example`` of each of EXAMPLES as ``name`` (with ``others`` fixed)."""
-
-    def decorate(test):
-        for value in reversed(EXAMPLES):
-            test = example(**{name: value}, **others)(test)
-        return test
-
-    return decorate
+    return inputs.with_examples(ALWAYS, name, **others)
 
 
 @pytest.fixture
@@ -68,6 +46,20 @@ def jobs_in_every_state(make_user, job) -> list[str]:
     return [job(USERS[1 + n % 2], status).job_id for n, status in enumerate(("queued", *ACTIVE_STATUSES))] + [
         job(USERS[1 + n % 2], status).job_id for n, status in enumerate(("completed", "failed", "cancelled"))
     ]
+
+
+def attempt(action, job_id: object, snapshot) -> tuple[JobStatus | None, object, bool]:
+    """``(was, outcome, unchanged)``: the record ``job_id`` named before ``action(job_id)``, what the
+    action returned (or the UnknownJobError / JobStateError it refused with), and whether the store is
+    as it was. A refusal writes nothing, and UnknownJobError is only for an id that names no job."""
+    was, before = stored(job_id), snapshot()
+    try:
+        outcome = action(job_id)
+    except (UnknownJobError, JobStateError) as refusal:
+        assert snapshot() == before
+        assert was is None if isinstance(refusal, UnknownJobError) else was is not None
+        return was, refusal, True
+    return was, outcome, snapshot() == before
 
 
 def stored(job_id: object) -> JobStatus | None:
@@ -110,7 +102,7 @@ def test_enqueue_gives_a_clean_error_or_the_users_active_job(producer, jobs_in_e
 
 def test_enqueue_many_skips_what_names_no_user(producer, jobs_in_every_state, snapshot):
     @given(user_ids=st.lists(st.one_of(st.sampled_from(USERS), ANYTHING), max_size=6))
-    @example(user_ids=["u1", *EXAMPLES, "u2"])
+    @example(user_ids=["u1", *ALWAYS, "u2"])
     @SETTINGS
     def check(user_ids):
         before = snapshot()
@@ -131,25 +123,17 @@ def test_cancel_gives_a_clean_error_or_cancels_that_job(producer, jobs_in_every_
     @with_examples("job_id")
     @SETTINGS
     def check(job_id):
-        # Given any job id, and the record it names (if any) as it was
-        was = stored(job_id)
-        before = snapshot()
-        # When the job is cancelled
-        try:
-            cancellation = producer.remove_job(job_id)
-        except UnknownJobError:
-            # Then an id naming no job is refused and nothing is written
-            assert was is None and snapshot() == before
-            return
-        except JobStateError:
-            # A completed or failed job stays as it was
-            assert was.status in ("completed", "failed") and snapshot() == before
+        # Given any job id, and the record it names (if any) as it was; when the job is cancelled
+        was, cancellation, unchanged = attempt(producer.remove_job, job_id, snapshot)
+        # Then an id naming no job is refused, and so is a completed or failed job, writing nothing
+        if isinstance(cancellation, (UnknownJobError, JobStateError)):
+            assert isinstance(cancellation, UnknownJobError) or was.status in ("completed", "failed")
             return
         record = cancellation.record
         assert was is not None and record.job_id == job_id
         if cancellation.repeated:
             # A cancelled job, or a running one already asked to stop, stays as it was: idempotent
-            assert (was.status == "cancelled" or was.cancel_requested) and snapshot() == before
+            assert (was.status == "cancelled" or was.cancel_requested) and unchanged
         # Or exactly that job is cancelled (queued, retrying) or asked to stop (running)
         elif was.status == "running":
             assert record.status == "running" and record.cancel_requested
@@ -165,15 +149,9 @@ def test_retry_gives_a_clean_error_or_a_job_for_that_user(producer, jobs_in_ever
     @with_examples("job_id")
     @SETTINGS
     def check(job_id):
-        was = stored(job_id)
-        before = snapshot()
-        try:
-            result = producer.retry_job(job_id)
-        except UnknownJobError:
-            assert was is None and snapshot() == before
-            return
-        except JobStateError:
-            assert was.status not in ("failed", "cancelled") and snapshot() == before
+        was, result, _ = attempt(producer.retry_job, job_id, snapshot)
+        if isinstance(result, (UnknownJobError, JobStateError)):
+            assert isinstance(result, UnknownJobError) or was.status not in ("failed", "cancelled")
             return
         # Only a failed or cancelled job is retried, as a job of its own user
         assert was.status in ("failed", "cancelled") and result.user_id == was.user_id
