@@ -132,19 +132,18 @@ def test_sigterm_stops_cleanly_and_releases_the_lease(settings, redis_client, tm
     assert "Scheduler stopped" in log_of(process)
 
 
+def run_once(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m cron.scheduler --once`` in ``env``, its output captured."""
+    command = [sys.executable, "-m", "cron.scheduler", "--once"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+
+
 def test_a_malformed_setting_stops_the_scheduler_with_one_line(settings):
     # Given a malformed SYNC_CRON
     env = scheduler_env(settings, SYNC_CRON="every hour")
 
     # When the scheduler starts
-    done = subprocess.run(
-        [sys.executable, "-m", "cron.scheduler", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_once(env)
 
     # Then it exits 2 with one line naming the setting
     assert done.returncode == 2
@@ -157,14 +156,7 @@ def test_once_exits_non_zero_when_the_tick_fails(settings):
     env = scheduler_env(settings, REDIS_URL="redis://127.0.0.1:9/0")
 
     # When one tick runs
-    done = subprocess.run(
-        [sys.executable, "-m", "cron.scheduler", "--once"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_once(env)
 
     # Then it exits non-zero and says why
     assert done.returncode == 1, done.stderr
