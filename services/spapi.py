@@ -29,6 +29,7 @@ from pymongo.errors import BulkWriteError
 from sp_api.base import Granularity
 
 from models import InventoryItem, Order, SalesMetric, SellerAccount
+from services.forward_only import moving_forward
 from services.redis_pool import key
 from services.settings import Settings
 from services.spapi_client import AccountClients, NextTokenRejected
@@ -218,7 +219,10 @@ def sync_orders(
     # Only now that every page is stored may the watermark move; the listing is forgotten first, so
     # a crash in between repeats the window (harmless) rather than resuming it past the watermark.
     progress.delete("orders")
-    SellerAccount.objects(id=account.id).update_one(set__orders_cursor=before)
+    # Only forward: an execution that woke up late must not move it back (services.forward_only).
+    SellerAccount.objects(**moving_forward("orders_cursor", before), id=account.id).update_one(
+        set__orders_cursor=before
+    )
     account.orders_cursor = before
     return stored
 
