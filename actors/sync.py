@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from actors.current_lease import current_lease
 from actors.lanes import (
     FIRST_LOOK_CACHED,
     PRIORITY_ACTOR,
@@ -42,7 +43,10 @@ def sync_user(user_id: str) -> None:
 
     try:
         process_user_data(
-            user_id, job_id=message.message_id if message else None, on_first_look=first_look_cached
+            user_id,
+            job_id=message.message_id if message else None,
+            on_first_look=first_look_cached,
+            lease=current_lease(),
         )
     except QuotaWait as wait:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None

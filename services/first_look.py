@@ -24,7 +24,7 @@ import redis
 
 from models import SellerAccount
 from services.analysis import analyse_and_cache
-from services.errors import QuotaWait
+from services.errors import LeaseLost, QuotaWait
 from services.settings import Settings
 from services.spapi import FetchProgress, parse_time, sync_inventory, sync_metrics
 from services.spapi_client import AccountClients
@@ -96,7 +96,7 @@ def cache_first_look(
             for step, fetch in QUICK_STEPS.items():
                 if progress.get(f"done:{step}") is None:
                     progress.set(f"done:{step}", str(fetch(account, clients, clock())))
-    except QuotaWait:
+    except (QuotaWait, LeaseLost):
         raise
     except Exception as exc:
         return FirstLook(error=exc)

@@ -28,11 +28,13 @@ from services.errors import (
     AccountAuthError,
     CorruptDocumentError,
     JobCancelled,
+    LeaseLost,
     PermanentSpApiError,
     QuotaWait,
     TransientSpApiError,
     UnknownUserError,
 )
+from services.fenced_calls import fenced
 from services.first_look import (
     FIRST_LOOK_FIELD,
     FirstLook,
@@ -42,6 +44,8 @@ from services.first_look import (
     needs_first_look,
     note_first_analysis,
 )
+from services.forward_only import moving_forward
+from services.job_lease import JobLease
 from services.job_status import JobRecords, job_error, utcnow
 from services.redis_pool import get_redis, key
 from services.settings import Settings, get_settings
@@ -79,16 +83,19 @@ def process_user_data(
     clock: Callable[[], datetime] = utcnow,
     clients_for: Callable[..., AccountClients] = account_clients,
     on_first_look: Callable[[], None] | None = None,
+    lease: JobLease | None = None,
 ) -> ProcessResult:
     """Sync every active account of ``user_id``; see the module docstring for the failure rules.
 
     Accounts synced for the first time get their first look cached before any account's backfill
     (services.first_look); ``on_first_look`` is then called (the actor lets the job leave the
-    priority lane once it waits for a quota).
+    priority lane once it waits for a quota). With ``lease`` (services.job_lease), every write is
+    preceded by its check: an execution that lost the lease raises LeaseLost before writing.
     """
     settings = settings or get_settings()
     job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
-    job.clock, job.clients_for = clock, clients_for
+    job.clock, job.lease = clock, lease
+    job.clients_for = fenced(clients_for, lease.check) if lease is not None else clients_for
     if User.objects(user_id=user_id).first() is None:
         raise UnknownUserError(f"no user with id {user_id!r}")
 
@@ -104,7 +111,9 @@ def process_user_data(
             result.skipped.append(account.label)
             if job_id and account.marketplace_id not in recorded:
                 # Finished by an attempt whose record we cannot see (a worker that died, another store).
-                job.records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
+                job.check()
+                outcome = _result_of(account, status=done[account.marketplace_id])
+                job.records.record_account(job_id, outcome, fence=job.fence)
             continue
         job.check_still_wanted(account)
         outcome, error = _sync_account(account, job, first_looks.get(account.marketplace_id))
@@ -117,7 +126,11 @@ def process_user_data(
         job.record(account, outcome)
 
     _raise_failures(failures, len(accounts))
-    User.objects(user_id=user_id).update_one(set__last_synced_at=clock())
+    job.check()
+    synced_at = clock()
+    User.objects(**moving_forward("last_synced_at", synced_at), user_id=user_id).update_one(
+        set__last_synced_at=synced_at
+    )
     return result
 
 
@@ -132,7 +145,18 @@ class _Job:
     client: redis.Redis
     clock: Callable[[], datetime] = utcnow
     clients_for: Callable[..., AccountClients] = account_clients
+    lease: JobLease | None = None
     _progress: dict[str, FetchProgress] = field(default_factory=dict)
+
+    @property
+    def fence(self) -> int | None:
+        """The fencing token the record's writes are conditional on (None: no lease, no condition)."""
+        return self.lease.token if self.lease is not None else None
+
+    def check(self) -> None:
+        """Raise LeaseLost when this execution may no longer write (no round trip)."""
+        if self.lease is not None:
+            self.lease.check()
 
     @property
     def metrics(self) -> WorkerMetrics:
@@ -154,7 +178,8 @@ class _Job:
         from Redis), and those of them the record knows; plans the accounts on a first attempt."""
         if not self.job_id:
             return {}, set()
-        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts])
+        self.check()
+        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts], fence=self.fence)
         recorded = set()
         if record is not None:
             recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
@@ -193,7 +218,7 @@ class _Job:
         )
         if look.new:
             if self.job_id:
-                self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
+                self.records.record_first_look(self.job_id, account.marketplace_id, look.at, fence=self.fence)
             note_first_analysis(account, look.at, "first_look", self.metrics)
         return look
 
@@ -210,12 +235,13 @@ class _Job:
         """Report the account's outcome on the record; a final one also in the job's done set."""
         if not self.job_id:
             return
+        self.check()
         if outcome.status in FINAL_ACCOUNT_STATUSES:
             pipe = self.client.pipeline()
             pipe.hset(done_key(self.settings, self.job_id), account.marketplace_id, outcome.status)
             pipe.expire(done_key(self.settings, self.job_id), DONE_SET_TTL)
             pipe.execute()
-        self.records.record_account(self.job_id, outcome)
+        self.records.record_account(self.job_id, outcome, fence=self.fence)
 
 
 def _sync_account(
@@ -240,8 +266,9 @@ def _sync_account(
         with job.clients_for(account, settings) as clients:
             fetched = fetch_account(account, clients, job.clock(), progress)
         analysed_at = job.clock()
+        job.check()
         analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
-        SellerAccount.objects(id=account.id).update_one(
+        SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
             set__last_synced_at=analysed_at, unset__last_error=True
         )
         note_first_analysis(account, analysed_at, "full", job.metrics)
@@ -249,7 +276,10 @@ def _sync_account(
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:
         raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
+    except LeaseLost:
+        raise  # not the account's outcome: this execution stops writing
     except AccountAuthError as exc:
+        job.check()
         error = exc
         SellerAccount.objects(id=account.id).update_one(set__status="auth_error", set__last_error=str(exc))
         outcome.status, outcome.error = "auth_error", job_error(exc)
