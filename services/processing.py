@@ -104,16 +104,29 @@ def process_user_data(
     done, recorded = job.resume_state(accounts)
     first_looks = job.first_looks([a for a in accounts if a.marketplace_id not in done], on_first_look)
 
-    result = ProcessResult(user_id)
+    result, failures = _sync_accounts(job, accounts, done, recorded, first_looks)
+    _raise_failures(failures, len(accounts))
+    job.note_user_synced()
+    return result
+
+
+def _sync_accounts(
+    job: _Job,
+    accounts: list[SellerAccount],
+    done: dict[str, str],
+    recorded: set[str],
+    first_looks: dict[str, FirstLook],
+) -> tuple[ProcessResult, list[tuple[SellerAccount, Exception]]]:
+    """Each account in turn (those an earlier attempt finished are skipped): the result, and the
+    failures that decide the job's end."""
+    result = ProcessResult(job.user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
     for account in accounts:
         if account.marketplace_id in done:
             result.skipped.append(account.label)
-            if job_id and account.marketplace_id not in recorded:
+            if account.marketplace_id not in recorded:
                 # Finished by an attempt whose record we cannot see (a worker that died, another store).
-                job.check()
-                outcome = _result_of(account, status=done[account.marketplace_id])
-                job.records.record_account(job_id, outcome, fence=job.fence)
+                job.record_finished(account, done[account.marketplace_id])
             continue
         job.check_still_wanted(account)
         outcome, error = _sync_account(account, job, first_looks.get(account.marketplace_id))
@@ -124,14 +137,7 @@ def process_user_data(
         else:
             failures.append((account, error))
         job.record(account, outcome)
-
-    _raise_failures(failures, len(accounts))
-    job.check()
-    synced_at = clock()
-    User.objects(**moving_forward("last_synced_at", synced_at), user_id=user_id).update_one(
-        set__last_synced_at=synced_at
-    )
-    return result
+    return result, failures
 
 
 @dataclass
@@ -231,6 +237,21 @@ class _Job:
                 f"user {self.user_id!r} was deleted during the job, before account {account.label}"
             )
 
+    def record_finished(self, account: SellerAccount, status: str) -> None:
+        """Put on the record an account that an earlier attempt finished with ``status``."""
+        if self.job_id:
+            self.check()
+            outcome = _result_of(account, status=status)
+            self.records.record_account(self.job_id, outcome, fence=self.fence)
+
+    def note_user_synced(self) -> None:
+        """The user's ``last_synced_at``: now, unless a newer execution already set a later time."""
+        self.check()
+        synced_at = self.clock()
+        User.objects(**moving_forward("last_synced_at", synced_at), user_id=self.user_id).update_one(
+            set__last_synced_at=synced_at
+        )
+
     def record(self, account: SellerAccount, outcome: AccountResult) -> None:
         """Report the account's outcome on the record; a final one also in the job's done set."""
         if not self.job_id:
@@ -265,14 +286,7 @@ def _sync_account(
         settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
         with job.clients_for(account, settings) as clients:
             fetched = fetch_account(account, clients, job.clock(), progress)
-        analysed_at = job.clock()
-        job.check()
-        analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
-        SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
-            set__last_synced_at=analysed_at, unset__last_error=True
-        )
-        note_first_analysis(account, analysed_at, "full", job.metrics)
-        outcome.status, outcome.analysed_at = "completed", analysed_at
+        outcome.status, outcome.analysed_at = "completed", _analyse(account, job)
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:
         raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
@@ -298,6 +312,18 @@ def _sync_account(
         )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome, error
+
+
+def _analyse(account: SellerAccount, job: _Job) -> datetime:
+    """Analyse and cache the fetched account and note its sync (forward only); returns when."""
+    analysed_at = job.clock()
+    job.check()
+    analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
+    SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
+        set__last_synced_at=analysed_at, unset__last_error=True
+    )
+    note_first_analysis(account, analysed_at, "full", job.metrics)
+    return analysed_at
 
 
 def _raise_failures(failures: list[tuple[SellerAccount, Exception]], accounts: int) -> None:

@@ -219,12 +219,16 @@ def sync_orders(
     # Only now that every page is stored may the watermark move; the listing is forgotten first, so
     # a crash in between repeats the window (harmless) rather than resuming it past the watermark.
     progress.delete("orders")
-    # Only forward: an execution that woke up late must not move it back (services.forward_only).
+    _move_watermark(account, before)
+    return stored
+
+
+def _move_watermark(account: SellerAccount, before: datetime) -> None:
+    """Only forward: an execution that woke up late must not move it back (services.forward_only)."""
     SellerAccount.objects(**moving_forward("orders_cursor", before), id=account.id).update_one(
         set__orders_cursor=before
     )
     account.orders_cursor = before
-    return stored
 
 
 def _load_listing(progress: FetchProgress, account: SellerAccount) -> dict[str, Any] | None:
