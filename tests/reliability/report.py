@@ -47,6 +47,11 @@ FOOTER = """
 - No completed account fetched again: the sandbox counts getOrders per seller; a fetch forgets its
   progress once the account is stored, so fetching a completed account again calls getOrders again.
   Beyond one call per job, a user's accounts may only show one extra call per killed attempt.
+- No job's writes interleave between two executions (partition across hosts): each execution of
+  a job holds a lease with a fencing token (README, Fencing); the workers log each execution's start
+  and end with its token, and the record keeps the token of the execution that started it last. Per
+  job, tokens grow with each start, no older execution's end is recorded after a newer one started,
+  exactly one completion is recorded, and the record's token is the newest execution's.
 
 ## Limits found on the way
 
