@@ -56,12 +56,16 @@ FOOTER = """
 ## Limits found on the way
 
 - An outage of Redis longer than BROKER_HEARTBEAT_TIMEOUT_MS (60 s by default) makes every live
-  worker look dead when Redis returns: the first maintenance requeues the messages they are running,
-  and those jobs run twice at once (seen with a 4 s timeout and a 10 s outage; the Redis scenario runs
-  with 30 s, longer than its outage, as production's 60 s is).
-- Read in Dramatiq 2.2's Redis consumer, not exercised here: it heartbeats only when it fetches or
-  acks, so a worker whose threads are all busy with jobs longer than the heartbeat timeout, its
-  prefetch full, looks dead too.
+  worker look dead when Redis returns: the first maintenance requeues the messages they are running.
+  Before the job leases those jobs ran twice at once (seen with a 4 s timeout and a 10 s outage); now
+  a redelivered copy finds its job's lease held and is put back, and an execution whose lease ran out
+  during the outage stops before its next write (what the partition scenario checks; the Redis
+  scenario still runs with 30 s, longer than its outage, as production's 60 s is).
+- Dramatiq 2.2's Redis consumer heartbeats only when it fetches or acks, so a worker whose threads are
+  all busy with jobs longer than the heartbeat timeout could look dead too. The long-jobs scenario
+  runs jobs four times the timeout on every thread: the row counts the redelivered copies put back
+  under a live lease (none so far: a worker's consumers of its other queues, idle, keep fetching and
+  so heartbeating), and no job ran twice at once.
 """
 
 
