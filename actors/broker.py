@@ -3,9 +3,9 @@
 RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
 ``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
 CurrentMessage, our WorkerPresence, ParentDeathWatch (a CLI worker process whose main process died
-stops) and JobStatusMiddleware, and Retries (JOB_MAX_RETRIES,
-exponential backoff with jitter; ``actors.retries.JobRetries``, which requeues a wait for an SP-API
-quota token without counting it).
+stops), JobLeaseMiddleware (one execution of a job at a time) and JobStatusMiddleware, and Retries
+(JOB_MAX_RETRIES, exponential backoff with jitter; ``actors.retries.JobRetries``, which requeues a
+wait for an SP-API quota token, or a delivery that lost its lease, without counting it).
 
 JobStatusMiddleware is listed *before* Retries: Dramatiq runs ``after_*`` hooks in reverse order, so
 ours runs after Retries has decided whether the message is retried or failed.
@@ -18,11 +18,13 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, ShutdownNotifications, TimeLimit
 
+from actors.job_lease_middleware import JobLeaseMiddleware
 from actors.job_status_middleware import MAX_MESSAGE_AGE_HOURS, JobStatusMiddleware
 from actors.parent_watch import ParentDeathWatch
 from actors.presence import WorkerPresence
 from actors.retries import JobRetries
 from services.jobs.active import ActiveJobs
+from services.jobs.lease import LeaseKeeper, LeaseTiming
 from services.jobs.presence import Presence
 from services.jobs.records import JobRecords
 from services.platform.logs import apply_level
@@ -45,10 +47,12 @@ def build_middleware(settings: Settings) -> list:
         CurrentMessage(),
         WorkerPresence(Presence(settings, client)),
         ParentDeathWatch(),
+        JobLeaseMiddleware(LeaseKeeper(client, settings)),
         JobStatusMiddleware(
             JobRecords(settings), ActiveJobs(settings, client), WorkerMetrics(client, settings)
         ),
         JobRetries(
+            lease_lost_delay_ms=LeaseTiming.of(settings).lease_ms,
             max_retries=settings.job_max_retries,
             min_backoff=settings.job_min_backoff_ms,
             max_backoff=settings.job_max_backoff_ms,

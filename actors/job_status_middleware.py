@@ -8,6 +8,7 @@ import time
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 
+from actors.current_lease import current_fence
 from actors.messages import PROMOTED, user_id_of
 from actors.retries import QUOTA_RESUME, WaitingForQuota
 from services.jobs.active import ActiveJobs
@@ -51,6 +52,7 @@ class JobStatusMiddleware(Middleware):
             new_attempt=not message.options.get(QUOTA_RESUME),
             quota_waits=message.options.get("quota_waits", 0),
             promoted=bool(message.options.get(PROMOTED)),
+            fence=current_fence(),
         )
         if record is None:
             logger.info(
@@ -60,7 +62,13 @@ class JobStatusMiddleware(Middleware):
             message.options[NOT_RUNNABLE] = True
             raise SkipMessage()
         self._started[message.message_id] = time.monotonic()
-        logger.info("Job %s for user %s started, attempt %d.", record.job_id, record.user_id, record.attempts)
+        logger.info(
+            "Job %s for user %s started, attempt %d, fencing token %s.",
+            record.job_id,
+            record.user_id,
+            record.attempts,
+            record.fence,
+        )
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         if message.actor_name not in JOB_ACTORS:
@@ -74,14 +82,18 @@ class JobStatusMiddleware(Middleware):
             status = "failed"
         else:
             status = "retrying"
-        self.records.finish(job_id, status, exception)
+        fence = current_fence()
+        if not self.records.finish(job_id, status, exception, fence=fence) and fence is not None:
+            _log_fenced_out(job_id, user_id, status, fence, exception)
+            logs.unbind()
+            return
         if status != "retrying":
             self.active.release(user_id, job_id)
         quiet = status in ("completed", "cancelled") or isinstance(exception, WaitingForQuota)
         self._record_metrics(message, status, exception)
         log = logger.info if quiet else logger.warning
         reason = f": {type(exception).__name__}: {exception}" if exception is not None else ""
-        log("Job %s for user %s %s%s.", job_id, user_id, status, reason)
+        log("Job %s for user %s %s%s (fencing token %s).", job_id, user_id, status, reason, fence)
         logs.unbind()
 
     def _record_metrics(self, message, status: str, exception: BaseException | None) -> None:
@@ -106,3 +118,18 @@ class JobStatusMiddleware(Middleware):
         if self.records.expire(job_id, f"the message waited longer than {MAX_MESSAGE_AGE_HOURS} h to run"):
             self.active.release(user_id, job_id)
             logger.warning("Job %s for user %s failed: it expired before a worker took it.", job_id, user_id)
+
+
+def _log_fenced_out(job_id: str, user_id: str, status: str, fence: int, exception) -> None:
+    """An execution whose end the record refused: a newer one started the job (or it was not running).
+    Its end is not the job's: the newer execution records and releases the job."""
+    reason = f" ({type(exception).__name__}: {exception})" if exception is not None else ""
+    logger.warning(
+        "Job %s for user %s: the execution with fencing token %d ended (%s%s) after a newer one took "
+        "the job over; its end is not recorded.",
+        job_id,
+        user_id,
+        fence,
+        status,
+        reason,
+    )

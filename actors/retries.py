@@ -12,6 +12,12 @@ message once the broker is back: the job would be lost, its record saying ``retr
 Holding the worker thread instead keeps the message unacked until its retry is safely queued; a
 worker that dies meanwhile leaves it to be redelivered.
 
+An execution that lost its job's lease (:class:`services.platform.errors.LeaseLost`: cut off from Redis
+longer than the lease, or paused) is not a failure of the job either, and must not be acked away:
+another execution may have the job now, or nobody (the lease ran out but the message was not
+redelivered). It is put back after a lease's time, without spending a retry: then it finds the job
+finished (skipped), held by a live execution (put back again) or free (it goes on).
+
 Why a subclass rather than ``retry_when`` or editing ``message.options["retries"]``: ``retry_when``
 only decides *whether* to retry; the count still grows with every quota wait and then eats the real
 retries; lowering the count from another middleware would depend on hook order and briefly store a
@@ -28,6 +34,7 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from actors.lanes import after_quota_wait
+from services.platform.errors import LeaseLost
 
 
 class WaitingForQuota(dramatiq.Retry):
@@ -44,10 +51,20 @@ QUOTA_RESUME = "quota_resume"
 
 
 class JobRetries(Retries):
-    """Retries, except that :class:`WaitingForQuota` is a delayed redelivery, not a retry."""
+    """Retries, except that :class:`WaitingForQuota` and :class:`LeaseLost` are delayed redeliveries,
+    not retries. ``lease_lost_delay_ms``: when a delivery that lost its lease comes back."""
+
+    def __init__(self, *, lease_lost_delay_ms: int = 0, **options) -> None:
+        super().__init__(**options)
+        self.lease_lost_delay_ms = lease_lost_delay_ms
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         broker = _PersistentEnqueue(broker, self.logger)
+        if isinstance(exception, LeaseLost):
+            message.options.pop(QUOTA_RESUME, None)  # the next execution is an attempt of its own
+            self.logger.warning("Message %r is put back (no retry spent): %s", message.message_id, exception)
+            broker.enqueue(message, delay=self.lease_lost_delay_ms)
+            return None
         if not isinstance(exception, WaitingForQuota):
             message.options.pop(QUOTA_RESUME, None)  # a real retry is a new attempt
             return super().after_process_message(broker, message, result=result, exception=exception)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from actors.current_lease import current_lease
 from actors.lanes import (
     FIRST_LOOK_CACHED,
     PRIORITY_ACTOR,
@@ -47,6 +48,7 @@ def sync_user(user_id: str) -> None:
             settings=get_settings(),
             job_id=message.message_id if message else None,
             on_first_look=first_look_cached,
+            lease=current_lease(),
         )
     except QuotaWait as wait:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None

@@ -82,6 +82,9 @@ class JobStatus(Document):
     error = EmbeddedDocumentField(JobError)
     #: ``hostname:pid:thread`` of the worker that last ran the job.
     worker = StringField()
+    #: The fencing token of the execution that started the current attempt (services.jobs.lease):
+    #: only it may write the record until a newer execution starts.
+    fence = IntField()
     #: Set when a running job is cancelled: it stops before its next account.
     cancel_requested = BooleanField(default=False)
     #: When the (first) cancel was asked for; kept when the job completes anyway, so the record shows it.

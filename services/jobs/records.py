@@ -144,6 +144,7 @@ class JobRecords:
         new_attempt: bool = True,
         quota_waits: int = 0,
         promoted: bool = False,
+        fence: int | None = None,
     ) -> JobStatus | None:
         """Mark the job running; None when it must not run (cancelled, finished, or promoted away).
 
@@ -153,6 +154,8 @@ class JobRecords:
         (still in the standard lane) must not run once the record is promoted: that condition is part
         of the update, so a promotion and a start cannot both win.
         A record that does not exist (expired, or written to another store) is created running.
+        ``fence`` is the execution's fencing token (services.jobs.lease): the start is conditional on
+        every earlier start having had a smaller one, and the record keeps it for the later writes.
         """
         now = self.clock()
         changes = dict(
@@ -164,16 +167,21 @@ class JobRecords:
             set__quota_waits=quota_waits,
             inc__attempts=1 if new_attempt else 0,
         )
+        newer = {}
+        if fence is not None:
+            changes["set__fence"] = fence
+            newer = {"fence__not__gte": fence}  # a record never started by a fenced execution has none
         # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
         # every server, where the embedded document server's findAndModify scans the collection.
         runnable = {} if promoted else {"promoted_at": None}
-        if JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES, **runnable).update_one(**changes):
+        startable = JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES, **runnable, **newer)
+        if startable.update_one(**changes):
             self._started[job_id] = now
             return JobStatus.objects(job_id=job_id).first()
         if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
             return None
         self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
-        if not JobStatus.objects(job_id=job_id, status="queued").update_one(**changes):
+        if not JobStatus.objects(job_id=job_id, status="queued", **newer).update_one(**changes):
             return None
         self._started[job_id] = now
         return JobStatus.objects(job_id=job_id).first()
@@ -194,34 +202,44 @@ class JobRecords:
             unset__promoted_at=True, set__lane="standard"
         )
 
-    def plan_accounts(self, job_id: str, accounts: list[AccountResult]) -> JobStatus | None:
+    def plan_accounts(
+        self, job_id: str, accounts: list[AccountResult], *, fence: int | None = None
+    ) -> JobStatus | None:
         """Set the job's account list on its first attempt; later attempts keep the results so far.
 
         Returns the record when it already had accounts (their results are what a retry resumes
         from), None when this call set them: nothing is done yet, so the record is not read again.
         """
-        if JobStatus.objects(job_id=job_id, accounts__size=0).update_one(set__accounts=accounts):
+        unplanned = JobStatus.objects(job_id=job_id, accounts__size=0, **_held(fence))
+        if unplanned.update_one(set__accounts=accounts):
             return None
         return JobStatus.objects(job_id=job_id).first()
 
-    def record_account(self, job_id: str, result: AccountResult) -> None:
-        """Store one account's result (replacing an earlier attempt's): this is the job's progress report."""
+    def record_account(self, job_id: str, result: AccountResult, *, fence: int | None = None) -> None:
+        """Store one account's result (replacing an earlier attempt's): this is the job's progress report.
+
+        With ``fence``, only while the record's fencing token is that one (no newer execution started).
+        """
         now = self.clock()
         document = result.to_mongo().to_dict()
         collection = JobStatus._get_collection()
+        held = _held(fence)
         replaced = collection.update_one(
-            {"job_id": job_id, "accounts.marketplace_id": result.marketplace_id},
+            {"job_id": job_id, "accounts.marketplace_id": result.marketplace_id, **held},
             {"$set": {"accounts.$": document, "updated_at": now}},
         )
         if replaced.matched_count == 0:  # an account added since the job's first attempt
             collection.update_one(
-                {"job_id": job_id}, {"$push": {"accounts": document}, "$set": {"updated_at": now}}
+                {"job_id": job_id, "accounts.marketplace_id": {"$ne": result.marketplace_id}, **held},
+                {"$push": {"accounts": document}, "$set": {"updated_at": now}},
             )
 
-    def record_first_look(self, job_id: str, marketplace_id: str, at: datetime) -> None:
+    def record_first_look(
+        self, job_id: str, marketplace_id: str, at: datetime, *, fence: int | None = None
+    ) -> None:
         """Note when the job cached the account's first look (its result is still pending)."""
         JobStatus._get_collection().update_one(
-            {"job_id": job_id, "accounts.marketplace_id": marketplace_id},
+            {"job_id": job_id, "accounts.marketplace_id": marketplace_id, **_held(fence)},
             {"$set": {"accounts.$.first_look_at": at, "updated_at": self.clock()}},
         )
 
@@ -245,8 +263,11 @@ class JobRecords:
     def is_cancel_requested(self, job_id: str) -> bool:
         return JobStatus.objects(job_id=job_id, cancel_requested=True).only("job_id").first() is not None
 
-    def finish(self, job_id: str, status: str, error: BaseException | None = None) -> bool:
-        """Move a running job to completed, retrying, failed or cancelled; False when it was not running.
+    def finish(
+        self, job_id: str, status: str, error: BaseException | None = None, *, fence: int | None = None
+    ) -> bool:
+        """Move a running job to completed, retrying, failed or cancelled; False when it was not running
+        (or, with ``fence``, when a newer execution than that token's has started it since).
 
         The attempt's start is remembered by :meth:`start` in this process (the same worker process
         starts and finishes a delivery), so the record is not read first; it is read only when this
@@ -268,7 +289,7 @@ class JobRecords:
             changes["set__cancelled_at"] = now
         if error is not None:
             changes["set__error"] = job_error(error)
-        return bool(JobStatus.objects(job_id=job_id, status="running").update_one(**changes))
+        return bool(JobStatus.objects(job_id=job_id, status="running", **_held(fence)).update_one(**changes))
 
     def cancel(self, job_id: str) -> Cancellation:
         """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.
@@ -292,3 +313,8 @@ class JobRecords:
         if current.status in ("running", "cancelled"):
             return Cancellation(current, repeated=True)
         raise JobStateError(f"job {job_id} is already {current.status}")
+
+
+def _held(fence: int | None) -> dict:
+    """The filter of a record write by the execution holding ``fence`` (none without a token)."""
+    return {} if fence is None else {"fence": fence}

@@ -82,3 +82,9 @@ class AlreadyExistsError(SellerSyncError):
 
 class UserTokenError(SellerSyncError, ValueError):
     """A seller-scoped token is malformed, expired, too long-lived or not signed with our secret."""
+
+
+class LeaseLost(SellerSyncError):
+    """This execution of a job no longer holds the job's lease (services.jobs.lease): it expired
+    without a renewal (a partition, a pause) or a newer execution took it. The execution stops before
+    its next write; the message is put back, not acked as done (actors.retries)."""

@@ -25,6 +25,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from models import Order, SellerAccount
+from services.platform.forward_only import moving_forward
 from services.sync.amazon_time import amazon_time, parse_time
 from services.sync.catalog import MAX_LISTING_RESTARTS, sync_inventory, sync_metrics, sync_velocity
 from services.sync.progress import FetchProgress
@@ -121,9 +122,16 @@ def sync_orders(
     # Only now that every page is stored may the watermark move; the listing is forgotten first, so
     # a crash in between repeats the window (harmless) rather than resuming it past the watermark.
     progress.delete("orders")
-    SellerAccount.objects(id=account.id).update_one(set__orders_cursor=before)
-    account.orders_cursor = before
+    _move_watermark(account, before)
     return stored
+
+
+def _move_watermark(account: SellerAccount, before: datetime) -> None:
+    """Only forward: an execution that woke up late must not move it back (services.platform.forward_only)."""
+    SellerAccount.objects(**moving_forward("orders_cursor", before), id=account.id).update_one(
+        set__orders_cursor=before
+    )
+    account.orders_cursor = before
 
 
 def _listing_start(

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import redis
 
 from models import SellerAccount
-from services.platform.errors import QuotaWait
+from services.platform.errors import LeaseLost, QuotaWait
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
@@ -98,7 +98,7 @@ def cache_first_look(
             for step, fetch in QUICK_STEPS.items():
                 if progress.get(f"done:{step}") is None:
                     progress.set(f"done:{step}", str(fetch(account, clients, clock())))
-    except QuotaWait:
+    except (QuotaWait, LeaseLost):
         raise
     except Exception as exc:
         return FirstLook(error=exc)

@@ -23,21 +23,25 @@ import mongoengine
 import redis
 
 from models import AccountResult, SellerAccount, User, utcnow
+from services.jobs.lease import JobLease
 from services.jobs.records import JobRecords, job_error
 from services.platform.errors import (
     AccountAuthError,
     CorruptDocumentError,
     JobCancelled,
+    LeaseLost,
     PermanentSpApiError,
     QuotaWait,
     TransientSpApiError,
     UnknownUserError,
 )
+from services.platform.forward_only import moving_forward
 from services.platform.redis_pool import get_redis, key
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
 from services.sync.analysis import analyse_and_cache
+from services.sync.fenced_calls import fenced
 from services.sync.fetch import fetch_account
 from services.sync.first_look import (
     FIRST_LOOK_FIELD,
@@ -81,15 +85,18 @@ def process_user_data(
     clock: Callable[[], datetime] = utcnow,
     clients_for: Callable[..., AccountClients] = account_clients,
     on_first_look: Callable[[], None] | None = None,
+    lease: JobLease | None = None,
 ) -> ProcessResult:
     """Sync every active account of ``user_id``; see the module docstring for the failure rules.
 
     Accounts synced for the first time get their first look cached before any account's backfill
     (services.sync.first_look); ``on_first_look`` is then called (the actor lets the job leave the
-    priority lane once it waits for a quota).
+    priority lane once it waits for a quota). With ``lease`` (services.jobs.lease), every write is
+    preceded by its check: an execution that lost the lease raises LeaseLost before writing.
     """
     job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
-    job.clock, job.clients_for = clock, clients_for
+    job.clock, job.lease = clock, lease
+    job.clients_for = fenced(clients_for, lease.check) if lease is not None else clients_for
     if User.objects(user_id=user_id).first() is None:
         raise UnknownUserError(f"no user with id {user_id!r}")
 
@@ -98,14 +105,29 @@ def process_user_data(
     done, recorded = job.resume_state(accounts)
     first_looks = job.first_looks([a for a in accounts if a.marketplace_id not in done], on_first_look)
 
-    result = ProcessResult(user_id)
+    result, failures = _sync_accounts(job, accounts, done, recorded, first_looks)
+    _raise_failures(failures, len(accounts))
+    job.note_user_synced()
+    return result
+
+
+def _sync_accounts(
+    job: _Job,
+    accounts: list[SellerAccount],
+    done: dict[str, str],
+    recorded: set[str],
+    first_looks: dict[str, FirstLook],
+) -> tuple[ProcessResult, list[tuple[SellerAccount, Exception]]]:
+    """Each account in turn (those an earlier attempt finished are skipped): the result, and the
+    failures that decide the job's end."""
+    result = ProcessResult(job.user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
     for account in accounts:
         if account.marketplace_id in done:
             result.skipped.append(account.label)
-            if job_id and account.marketplace_id not in recorded:
+            if account.marketplace_id not in recorded:
                 # Finished by an attempt whose record we cannot see (a worker that died, another store).
-                job.records.record_account(job_id, _result_of(account, status=done[account.marketplace_id]))
+                job.record_finished(account, done[account.marketplace_id])
             continue
         job.check_still_wanted(account)
         outcome, error = _sync_account(account, job, first_looks.get(account.marketplace_id))
@@ -116,10 +138,7 @@ def process_user_data(
         else:
             failures.append((account, error))
         job.record(account, outcome)
-
-    _raise_failures(failures, len(accounts))
-    User.objects(user_id=user_id).update_one(set__last_synced_at=clock())
-    return result
+    return result, failures
 
 
 @dataclass
@@ -133,7 +152,18 @@ class _Job:
     client: redis.Redis
     clock: Callable[[], datetime] = utcnow
     clients_for: Callable[..., AccountClients] = account_clients
+    lease: JobLease | None = None
     _progress: dict[str, FetchProgress] = field(default_factory=dict)
+
+    @property
+    def fence(self) -> int | None:
+        """The fencing token the record's writes are conditional on (None: no lease, no condition)."""
+        return self.lease.token if self.lease is not None else None
+
+    def check(self) -> None:
+        """Raise LeaseLost when this execution may no longer write (no round trip)."""
+        if self.lease is not None:
+            self.lease.check()
 
     @property
     def metrics(self) -> WorkerMetrics:
@@ -155,7 +185,8 @@ class _Job:
         from Redis), and those of them the record knows; plans the accounts on a first attempt."""
         if not self.job_id:
             return {}, set()
-        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts])
+        self.check()
+        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts], fence=self.fence)
         recorded = set()
         if record is not None:
             recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
@@ -194,7 +225,7 @@ class _Job:
         )
         if look.new:
             if self.job_id:
-                self.records.record_first_look(self.job_id, account.marketplace_id, look.at)
+                self.records.record_first_look(self.job_id, account.marketplace_id, look.at, fence=self.fence)
             note_first_analysis(account, look.at, "first_look", self.metrics)
         return look
 
@@ -207,16 +238,32 @@ class _Job:
                 f"user {self.user_id!r} was deleted during the job, before account {account.label}"
             )
 
+    def record_finished(self, account: SellerAccount, status: str) -> None:
+        """Put on the record an account that an earlier attempt finished with ``status``."""
+        if self.job_id:
+            self.check()
+            outcome = _result_of(account, status=status)
+            self.records.record_account(self.job_id, outcome, fence=self.fence)
+
+    def note_user_synced(self) -> None:
+        """The user's ``last_synced_at``: now, unless a newer execution already set a later time."""
+        self.check()
+        synced_at = self.clock()
+        User.objects(**moving_forward("last_synced_at", synced_at), user_id=self.user_id).update_one(
+            set__last_synced_at=synced_at
+        )
+
     def record(self, account: SellerAccount, outcome: AccountResult) -> None:
         """Report the account's outcome on the record; a final one also in the job's done set."""
         if not self.job_id:
             return
+        self.check()
         if outcome.status in FINAL_ACCOUNT_STATUSES:
             pipe = self.client.pipeline()
             pipe.hset(done_key(self.settings, self.job_id), account.marketplace_id, outcome.status)
             pipe.expire(done_key(self.settings, self.job_id), DONE_SET_TTL)
             pipe.execute()
-        self.records.record_account(self.job_id, outcome)
+        self.records.record_account(self.job_id, outcome, fence=self.fence)
 
 
 def _sync_account(
@@ -240,17 +287,14 @@ def _sync_account(
         settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
         with job.clients_for(account, settings) as clients:
             fetched = fetch_account(account, clients, job.clock(), progress)
-        analysed_at = job.clock()
-        analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
-        SellerAccount.objects(id=account.id).update_one(
-            set__last_synced_at=analysed_at, unset__last_error=True
-        )
-        note_first_analysis(account, analysed_at, "full", job.metrics)
-        outcome.status, outcome.analysed_at = "completed", analysed_at
+        outcome.status, outcome.analysed_at = "completed", _analyse(account, job)
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:
         raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
+    except LeaseLost:
+        raise  # not the account's outcome: this execution stops writing
     except AccountAuthError as exc:
+        job.check()
         error = exc
         SellerAccount.objects(id=account.id).update_one(set__status="auth_error", set__last_error=str(exc))
         outcome.status, outcome.error = "auth_error", job_error(exc)
@@ -269,6 +313,18 @@ def _sync_account(
         )
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome, error
+
+
+def _analyse(account: SellerAccount, job: _Job) -> datetime:
+    """Analyse and cache the fetched account and note its sync (forward only); returns when."""
+    analysed_at = job.clock()
+    job.check()
+    analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
+    SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
+        set__last_synced_at=analysed_at, unset__last_error=True
+    )
+    note_first_analysis(account, analysed_at, "full", job.metrics)
+    return analysed_at
 
 
 def _raise_failures(failures: list[tuple[SellerAccount, Exception]], accounts: int) -> None:

@@ -36,7 +36,7 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     process = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1",
          "--path", "."],
-        env=settings_env(settings),
+        env=settings_env(settings, BROKER_HEARTBEAT_TIMEOUT_MS="1500"),  # its job lease: 750 ms
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

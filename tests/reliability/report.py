@@ -47,16 +47,25 @@ FOOTER = """
 - No completed account fetched again: the sandbox counts getOrders per seller; a fetch forgets its
   progress once the account is stored, so fetching a completed account again calls getOrders again.
   Beyond one call per job, a user's accounts may only show one extra call per killed attempt.
+- No job's writes interleave between two executions (partition across hosts): each execution of
+  a job holds a lease with a fencing token (README, Fencing); the workers log each execution's start
+  and end with its token, and the record keeps the token of the execution that started it last. Per
+  job, tokens grow with each start, no older execution's end is recorded after a newer one started,
+  exactly one completion is recorded, and the record's token is the newest execution's.
 
 ## Limits found on the way
 
 - An outage of Redis longer than BROKER_HEARTBEAT_TIMEOUT_MS (60 s by default) makes every live
-  worker look dead when Redis returns: the first maintenance requeues the messages they are running,
-  and those jobs run twice at once (seen with a 4 s timeout and a 10 s outage; the Redis scenario runs
-  with 30 s, longer than its outage, as production's 60 s is).
-- Read in Dramatiq 2.2's Redis consumer, not exercised here: it heartbeats only when it fetches or
-  acks, so a worker whose threads are all busy with jobs longer than the heartbeat timeout, its
-  prefetch full, looks dead too.
+  worker look dead when Redis returns: the first maintenance requeues the messages they are running.
+  Before the job leases those jobs ran twice at once (seen with a 4 s timeout and a 10 s outage); now
+  a redelivered copy finds its job's lease held and is put back, and an execution whose lease ran out
+  during the outage stops before its next write (what the partition scenario checks; the Redis
+  scenario still runs with 30 s, longer than its outage, as production's 60 s is).
+- Dramatiq 2.2's Redis consumer heartbeats only when it fetches or acks, so a worker whose threads are
+  all busy with jobs longer than the heartbeat timeout could look dead too. The long-jobs scenario
+  runs jobs four times the timeout on every thread: the row counts the redelivered copies put back
+  under a live lease (none so far: a worker's consumers of its other queues, idle, keep fetching and
+  so heartbeating), and no job ran twice at once.
 """
 
 
