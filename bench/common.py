@@ -21,11 +21,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bench.figures import ROOT
-from embedded.stack import Stack
+from bench.figures import ROOT as ROOT  # (re-exported: where the benchmarks run)
+from embedded.stack import Stack as Stack  # (re-exported: what start_stack returns)
 from embedded.stack import start_stack as start_servers
-
-__all__ = ["ROOT", "Stack"]
 
 
 def median(values: list[float]) -> float:
