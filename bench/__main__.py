@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULTS, ROOT, Figure, table, write_results
+from bench.figures import RESULTS, ROOT, Figure, table, write_results
 
 #: The benchmarks of the table, in the order they run.
 BENCHMARKS = ("enqueue", "drain", "cost", "memory", "web", "spapi", "first_look")

@@ -18,7 +18,6 @@ given per job and by command, so that each extra command of ours can be named.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -27,7 +26,8 @@ from datetime import UTC, datetime
 
 from pymongo import monitoring
 
-from bench.common import Figure, Stack, apply_size, finish, seed_users, size_arguments, start_stack, wait_for
+from bench.common import Stack, arguments, seed_users, start_stack, wait_for
+from bench.figures import Figure, finish
 from bench.workers import synced_since
 
 DEFAULTS = dict(jobs=40, threads=4)
@@ -78,39 +78,21 @@ def run(jobs: int = 40, threads: int = 4) -> tuple[list[Figure], dict]:
     for store in ("redis", "mongo"):
         per_ours, per_bare = ours[f"{store}_per_job"], bare[f"{store}_per_job"]
         label = "Redis" if store == "redis" else "MongoDB"
-        figures.append(
-            Figure(
-                "cost",
-                f"{label} commands per job",
-                per_ours,
-                baseline=per_bare,
-                ratio=per_ours / per_bare if per_bare else None,
-                note="extra per job: "
-                + extra(ours[f"{store}_by_command"], bare[f"{store}_by_command"], jobs),
-            )
-        )
+        note = "extra per job: " + extra(ours[f"{store}_by_command"], bare[f"{store}_by_command"], jobs)
+        figures.append(Figure("cost", f"{label} commands per job", per_ours, baseline=per_bare, note=note))
     return figures, {"cost": {"jobs": jobs, "ours": ours, "bare": bare}}
 
 
 def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCounter) -> dict:
+    """Run ``jobs`` jobs of ``kind`` on a worker in this process; the commands they made, per job."""
     import dramatiq
 
-    import actors
-    from bench.workers import send_bare
     from services.platform.redis_pool import get_redis
     from services.platform.settings import get_settings
 
     user_ids = [f"cost-{kind}-{n:04d}" for n in range(jobs)]
     seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
-    count = synced_since(user_ids, datetime.now(UTC))
-    if kind == "ours":
-        broker = actors.broker
-    else:
-        import bench.bare  # the baseline worker module: its broker, with the actor declared
-
-        broker = bench.bare.broker
-        dramatiq.set_broker(actors.broker)  # importing it made its broker the global one
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker = dramatiq.Worker(_broker_of(kind), worker_threads=threads, worker_timeout=100)
     client = get_redis(get_settings())
     before = redis_commandstats(client)
     listener.counts.clear()
@@ -118,15 +100,7 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
     started = time.monotonic()
     worker.start()
     try:
-        listener.main_thread_counts = True  # the producer's commands are the job's too
-        if kind == "ours":
-            actors.producer(get_settings()).enqueue_users(user_ids, "manual")
-        else:
-            send_bare(stack, user_ids)
-        listener.main_thread_counts = False
-        wait_for(lambda: count() >= jobs, timeout=300, interval=0.05, what=f"{kind} cost jobs")
-        if kind == "ours":
-            _wait_for_records(user_ids)
+        _run_jobs(stack, kind, user_ids, listener)
         worker.join()
     finally:
         listener.enabled = False
@@ -142,6 +116,37 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
         "redis_by_command": dict(redis_counts.most_common()),
         "mongo_by_command": dict(mongo_counts.most_common()),
     }
+
+
+def _broker_of(kind: str):
+    import dramatiq
+
+    import actors
+
+    if kind == "ours":
+        return actors.broker
+    import bench.bare  # the baseline worker module: its broker, with the actor declared
+
+    dramatiq.set_broker(actors.broker)  # importing it made its broker the global one
+    return bench.bare.broker
+
+
+def _run_jobs(stack: Stack, kind: str, user_ids: list[str], listener: MongoCounter) -> None:
+    """Send a job per user (the producer's commands count as the job's) and wait until all are done."""
+    import actors
+    from bench.workers import send_bare
+    from services.platform.settings import get_settings
+
+    count = synced_since(user_ids, datetime.now(UTC))
+    listener.main_thread_counts = True
+    if kind == "ours":
+        actors.producer(get_settings()).enqueue_users(user_ids, "manual")
+    else:
+        send_bare(stack, user_ids)
+    listener.main_thread_counts = False
+    wait_for(lambda: count() >= len(user_ids), timeout=300, interval=0.05, what=f"{kind} cost jobs")
+    if kind == "ours":
+        _wait_for_records(user_ids)
 
 
 def _wait_for_records(user_ids: list[str]) -> None:
@@ -169,12 +174,7 @@ def extra(ours: dict[str, int], bare: dict[str, int], jobs: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=DEFAULTS["jobs"])
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    apply_size(args, SIZES, DEFAULTS)
+    args = arguments(argv, "bench.cost", __doc__, DEFAULTS, SIZES)
     figures, details = run(args.jobs, args.threads)
     for kind in ("ours", "bare"):
         data = details["cost"][kind]

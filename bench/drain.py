@@ -19,52 +19,26 @@ Rounds alternate ours and the baseline. The time runs from the first send to the
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime
 
-from bench.common import (
-    CpuMeter,
-    Figure,
-    Stack,
-    alternate,
-    apply_size,
-    finish,
-    median,
-    seed_users,
-    size_arguments,
-    start_stack,
-    wait_for,
-)
+from bench.common import CpuMeter, Stack, alternate, arguments, median, seed_users, start_stack, wait_for
+from bench.figures import Figure, finish
 from bench.workers import Workers, send_bare, synced_since
 
 TARGET = "≤ 1.10"
 #: Every seller of the drain: 4-5 calls a job (getOrders, getOrderMetrics, getInventorySummaries and a
 #: velocity getOrderMetrics per in-stock SKU).
 PROFILE = {"orders": 20, "skus": 2, "days": 30}
-
-
 DEFAULTS = dict(users=60, latency_ms=200, configs="1x10,2x10", rounds=2)
-SIZES = {
-    "smoke": dict(users=4, latency_ms=50, configs="1x2", rounds=1),
-    "full": dict(users=300, rounds=3),
-}
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.drain", description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=DEFAULTS["users"], help="jobs per round (one user each)")
-    parser.add_argument(
-        "--latency-ms", type=int, default=DEFAULTS["latency_ms"], help="latency of every call"
-    )
-    parser.add_argument("--configs", default=DEFAULTS["configs"], help="processes x threads, comma-separated")
-    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"], help="alternating rounds")
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    apply_size(args, SIZES, DEFAULTS)
-    return args
+SIZES = {"smoke": dict(users=4, latency_ms=50, configs="1x2", rounds=1), "full": dict(users=300, rounds=3)}
+HELPS = dict(
+    users="jobs per round (one user each)",
+    latency_ms="latency of every call",
+    configs="processes x threads, comma-separated",
+    rounds="alternating rounds",
+)
 
 
 def configs(text: str) -> list[tuple[int, int]]:
@@ -77,72 +51,72 @@ def run(
     figures: list[Figure] = []
     with start_stack(time_scale=1000.0) as stack:
         for processes, threads in configs(configs_text):
-            figures += drain_config(stack, processes, threads, users, latency_ms, rounds)
+            figures.append(drain_config(stack, processes, threads, users, latency_ms, rounds))
     return figures
 
 
 def drain_config(
     stack: Stack, processes: int, threads: int, users: int, latency_ms: int, rounds: int
-) -> list[Figure]:
-    import actors
-    from services.platform.settings import get_settings
-
-    producer = actors.producer(get_settings())
+) -> Figure:
+    """Rounds of ours and the baseline at P×T, alternating; the figure of their median ratios."""
+    label = f"{processes}x{threads}"
     ratios: dict[str, list[float]] = {"ours": [], "bare": []}
     seconds: dict[str, list[float]] = {"ours": [], "bare": []}
-    label = f"{processes}x{threads}"
-    ours = Workers(stack, "ours", processes, threads)
-    bare = Workers(stack, "bare", processes, threads)
+    workers = {kind: Workers(stack, kind, processes, threads) for kind in ("ours", "bare")}
     try:
 
         def one(kind: str, index: int) -> None:
             user_ids = [f"drain-{label}-{kind}-{index}-{n:04d}" for n in range(users)]
-            sellers = seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE),
-                                 faults=[{"latencyMs": latency_ms}])  # fmt: skip
-            since = datetime.now(UTC)
-            count = synced_since(user_ids, since)
-            workers = ours if kind == "ours" else bare
-            meter = CpuMeter({
-                "workers": workers.pids,
-                "document server": lambda: [stack.pids["documents"]],
-                "redis": lambda: [stack.pids["redis"]],
-                "sandbox+bench": lambda: [os.getpid()],
-            }).start()  # fmt: skip
-            started = time.monotonic()
-            if kind == "ours":
-                producer.enqueue_users(user_ids, "manual")
-            else:
-                send_bare(stack, user_ids)
-            wait_for(lambda: count() >= users, timeout=600, interval=0.05, what=f"{kind} {label} drain")
-            measured = time.monotonic() - started
-            meter.stop()
-            calls = served_calls(stack, sellers)
-            ideal = calls * latency_ms / 1000 / (processes * threads)
+            measured, ideal = drain_once(
+                stack, workers[kind], user_ids, latency_ms, f"{label} {kind:<4} round {index + 1}"
+            )
             ratios[kind].append(measured / ideal)
             seconds[kind].append(measured)
-            print(
-                f"  drain {label} {kind:<4} round {index + 1}: {users} jobs, {calls} SP-API calls, "
-                f"measured {measured:6.2f} s, ideal {ideal:6.2f} s, ratio {measured / ideal:.3f}; "
-                f"CPU (share of a core): {meter.line()}",
-                flush=True,
-            )
 
         alternate(rounds, lambda i: one("ours", i), lambda i: one("bare", i))
     finally:
-        ours.stop()
-        bare.stop()
+        for running in workers.values():
+            running.stop()
     ours_ratio, bare_ratio = median(ratios["ours"]), median(ratios["bare"])
-    return [
-        Figure(
-            "drain",
-            f"{label} measured/ideal ({users} jobs × ~{latency_ms} ms calls)",
-            ours_ratio,
-            baseline=bare_ratio,
-            ratio=ours_ratio / bare_ratio if bare_ratio else None,
-            target=TARGET,
-            note=f"median seconds: ours {median(seconds['ours']):.2f}, bare {median(seconds['bare']):.2f}",
-        ).check(ours_ratio)
-    ]
+    return Figure(
+        "drain",
+        f"{label} measured/ideal ({users} jobs × ~{latency_ms} ms calls)",
+        ours_ratio,
+        baseline=bare_ratio,
+        target=TARGET,
+        note=f"median seconds: ours {median(seconds['ours']):.2f}, bare {median(seconds['bare']):.2f}",
+    ).check(ours_ratio)
+
+
+def drain_once(
+    stack: Stack, workers: Workers, user_ids: list[str], latency_ms: int, label: str
+) -> tuple[float, float]:
+    """Seed ``user_ids``, send a job each to ``workers``, wait until all synced: measured, ideal seconds."""
+    import actors
+    from services.platform.settings import get_settings
+
+    sellers = seed_users(
+        stack, user_ids, profile=lambda rng: dict(PROFILE), faults=[{"latencyMs": latency_ms}]
+    )
+    count = synced_since(user_ids, datetime.now(UTC))
+    producer = actors.producer(get_settings()) if workers.kind == "ours" else None
+    meter = CpuMeter(stack, {"workers": workers.pids}).start()
+    started = time.monotonic()
+    if producer is not None:
+        producer.enqueue_users(user_ids, "manual")
+    else:
+        send_bare(stack, user_ids)
+    wait_for(lambda: count() >= len(user_ids), timeout=600, interval=0.05, what=f"{label} drain")
+    measured = time.monotonic() - started
+    meter.stop()
+    calls = served_calls(stack, sellers)
+    ideal = calls * latency_ms / 1000 / (workers.processes * workers.threads)
+    print(
+        f"  drain {label}: {len(user_ids)} jobs, {calls} SP-API calls, measured {measured:6.2f} s, "
+        f"ideal {ideal:6.2f} s, ratio {measured / ideal:.3f}; CPU (share of a core): {meter.line()}",
+        flush=True,
+    )
+    return measured, ideal
 
 
 def served_calls(stack: Stack, sellers: list[str]) -> int:
@@ -158,7 +132,7 @@ def served_calls(stack: Stack, sellers: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = arguments(argv, "bench.drain", __doc__, DEFAULTS, SIZES, HELPS)
     figures = run(args.users, args.latency_ms, args.rounds, args.configs)
     return finish(figures, {"users": args.users, "latencyMs": args.latency_ms}, args.json)
 

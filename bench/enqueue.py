@@ -19,17 +19,18 @@ MongoDB round trips per batch are counted too.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.common import Figure, apply_size, finish, size_arguments, start_stack
+from bench.common import arguments, start_stack
+from bench.figures import Figure, finish
 from services.platform.settings import Settings, get_settings
 
-DEFAULTS = dict(users=10_000, rounds=2)
+DEFAULTS = dict(users=10_000, batch_size=0, rounds=2)
+HELPS = dict(batch_size="default (0): SCHEDULER_BATCH_SIZE", rounds="alternating runs of each")
 #: The deduplicated pass runs over at most this many users: the embedded document server answers the
 #: ``job_id $in [...]`` lookup of each batch with a collection scan, so it grows with the records.
 DEDUP_MAX_USERS = 5_000
@@ -45,19 +46,8 @@ TARGET_REDIS_SIDE = "≥ 10"
 MONGO_MICROSECONDS = "mongo_us"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.enqueue", description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=DEFAULTS["users"])
-    parser.add_argument("--batch-size", type=int, default=None, help="default: SCHEDULER_BATCH_SIZE")
-    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"], help="alternating runs of each")
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    apply_size(args, SIZES, DEFAULTS)
-    return args
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = arguments(argv, "bench.enqueue", __doc__, DEFAULTS, SIZES, HELPS)
     with start_stack(time_scale=None):
         settings = get_settings()
         figures, details = run(
@@ -195,51 +185,24 @@ def _figures(
     seed_users = min(users, SEED_LOOP_MAX_USERS)
     pairs = zip(timings.new, timings.seed, strict=True)
     per_round = ", ".join(f"{(users / new) / (seed_users / seed):.1f}x" for new, seed in pairs)
+    plain = rates["plain"]
+
+    def row(name: str, ours: float, baseline: float | None = None, **extra: str) -> Figure:
+        return Figure("enqueue", name, ours, "users/s" if baseline else "", baseline, **extra).check()
+
     return [
-        Figure(
-            "enqueue",
-            f"{users:,} due users, enqueue_users vs the seed's insert + send() loop",
-            rates["new"],
-            unit="users/s",
-            baseline=rates["seed"],
-            ratio=rates["new"] / rates["seed"],
-            target=TARGET_SAME_WORK,
-            note=f"same work (a record and a message per user); per round: {per_round}",
-        ).check(),
-        Figure(
-            "enqueue",
-            "  the same, vs a bare send() loop (no records)",
-            rates["new"],
-            unit="users/s",
-            baseline=rates["plain"],
-            ratio=rates["new"] / rates["plain"],
-            note="unlike work: the loop writes no job records",
-        ),
-        Figure(
-            "enqueue",
-            "  its Redis side (less the document server's time) vs a bare send() loop",
-            rates["redis_side"],
-            unit="users/s",
-            baseline=rates["plain"],
-            ratio=rates["redis_side"] / rates["plain"],
-            target=TARGET_REDIS_SIDE,
-            note="claims, messages and our own CPU; the inserts are what the embedded server makes slow",
-        ).check(),
-        Figure(
-            "enqueue",
-            f"{min(users, DEDUP_MAX_USERS):,} of them again, all deduplicated",
-            rates["dedup"],
-            unit="users/s",
-            baseline=rates["plain"],
-            ratio=rates["dedup"] / rates["plain"],
-        ),
-        Figure(
-            "enqueue",
-            "MongoDB round trips per batch (all new)",
-            sum(new_trips.values()) / batches,
-            note=_per_batch(new_trips, batches),
-        ),
-    ]
+        row(f"{users:,} due users, enqueue_users vs the seed's insert + send() loop", rates["new"],
+            rates["seed"], target=TARGET_SAME_WORK,
+            note=f"same work (a record and a message per user); per round: {per_round}"),
+        row("  the same, vs a bare send() loop (no records)", rates["new"], plain,
+            note="unlike work: the loop writes no job records"),
+        row("  its Redis side (less the document server's time) vs a bare send() loop", rates["redis_side"],
+            plain, target=TARGET_REDIS_SIDE,
+            note="claims, messages and our own CPU; the inserts are what the embedded server makes slow"),
+        row(f"{min(users, DEDUP_MAX_USERS):,} of them again, all deduplicated", rates["dedup"], plain),
+        row("MongoDB round trips per batch (all new)", sum(new_trips.values()) / batches,
+            note=_per_batch(new_trips, batches)),
+    ]  # fmt: skip
 
 
 def _queue_key(settings: Settings) -> str:

@@ -12,11 +12,11 @@ meanwhile, as they would.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
-from bench.common import Figure, apply_size, finish, rss_mb, seed_users, size_arguments, start_stack, wait_for
+from bench.common import arguments, rss_mb, seed_users, start_stack, wait_for
+from bench.figures import Figure, finish
 from bench.workers import Workers
 
 DEFAULTS = dict(jobs=600, users=100, threads=10)
@@ -27,53 +27,52 @@ PROFILE = {"orders": 20, "skus": 2, "days": 30}
 
 
 def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Figure], dict]:
-    from models import JobStatus
-
-    baseline_after = min(BASELINE_JOBS, jobs // 2)
     with start_stack(time_scale=1000.0) as stack:
-        import actors
-        from services.platform.settings import get_settings
-
-        producer = actors.producer(get_settings())
-
         user_ids = [f"mem-{n:05d}" for n in range(users)]
         seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
-        records = JobStatus._get_collection()
-        done = 0
-        samples: list[tuple[int, float]] = []
         started = time.monotonic()
         with Workers(stack, "ours", 1, threads) as workers:
-            samples.append((0, _rss(workers)))
-            while done < jobs:
-                wave = user_ids[: min(users, jobs - done)]
-                producer.enqueue_users(wave, "manual")
-                target = done + len(wave)
-                wait_for(
-                    lambda t=target: records.count_documents({"status": "completed"}) >= t,
-                    timeout=600,
-                    interval=0.1,
-                    what="a wave of jobs",
-                )
-                done = target
-                if done % 1000 == 0 and done < jobs:
-                    print(f"  after {done:>6} jobs: worker RSS {_rss(workers):.1f} MB", flush=True)
-                if done >= baseline_after and len(samples) == 1 or done >= jobs:
-                    samples.append((done, _rss(workers)))
-                    print(f"  after {done:>6} jobs: worker RSS {samples[-1][1]:.1f} MB", flush=True)
-        seconds = time.monotonic() - started
-    (base_jobs, base), (end_jobs, end) = samples[1], samples[-1]
-    growth = 100 * (end - base) / base if base else None
+            samples = run_waves(workers, user_ids, jobs, baseline_after=min(BASELINE_JOBS, jobs // 2))
+    seconds = time.monotonic() - started
+    (_, boot), (base_jobs, base), (end_jobs, end) = samples[0], samples[1], samples[-1]
     figure = Figure(
         "memory",
         f"worker RSS growth, {end_jobs:,} jobs vs {base_jobs}",
-        growth,
+        100 * (end - base) / base if base else None,
         unit="%",
         target="< 10",
-        note=f"RSS {base:.1f} MB after {base_jobs} jobs, {end:.1f} MB after {end_jobs:,}; "
-        f"boot {samples[0][1]:.1f} MB",
+        note=f"RSS {base:.1f} MB after {base_jobs} jobs, {end:.1f} MB after {end_jobs:,}; boot {boot:.1f} MB",
     ).check()
-    details = {"samples": samples, "seconds": round(seconds, 1), "jobsPerSecond": round(done / seconds, 1)}
+    details = {
+        "samples": samples,
+        "seconds": round(seconds, 1),
+        "jobsPerSecond": round(end_jobs / seconds, 1),
+    }
     return [figure], details
+
+
+def run_waves(
+    workers: Workers, user_ids: list[str], jobs: int, baseline_after: int
+) -> list[tuple[int, float]]:
+    """Waves of a job per user until ``jobs`` ran; the RSS at boot, after ``baseline_after``, at the end."""
+    import actors
+    from models import JobStatus
+    from services.platform.settings import get_settings
+
+    records, producer = JobStatus._get_collection(), actors.producer(get_settings())
+    samples, done = [(0, _rss(workers))], 0
+    while done < jobs:
+        wave = user_ids[: min(len(user_ids), jobs - done)]
+        producer.enqueue_users(wave, "manual")
+        done += len(wave)
+        wait_for(lambda t=done: records.count_documents({"status": "completed"}) >= t,
+                 timeout=600, interval=0.1, what="a wave of jobs")  # fmt: skip
+        if done % 1000 == 0 and done < jobs:
+            print(f"  after {done:>6} jobs: worker RSS {_rss(workers):.1f} MB", flush=True)
+        if done >= baseline_after and len(samples) == 1 or done >= jobs:
+            samples.append((done, _rss(workers)))
+            print(f"  after {done:>6} jobs: worker RSS {samples[-1][1]:.1f} MB", flush=True)
+    return samples
 
 
 def _rss(workers: Workers) -> float:
@@ -81,13 +80,7 @@ def _rss(workers: Workers) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=DEFAULTS["jobs"])
-    parser.add_argument("--users", type=int, default=DEFAULTS["users"])
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    apply_size(args, SIZES, DEFAULTS)
+    args = arguments(argv, "bench.memory", __doc__, DEFAULTS, SIZES)
     figures, details = run(args.jobs, args.users, args.threads)
     print(f"{details['jobsPerSecond']} jobs/s over {details['seconds']} s")
     return finish(figures, details, args.json)

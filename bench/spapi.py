@@ -20,36 +20,22 @@ needed, nothing retried (the benchmark also prints the 429s, which should be 0).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
-from bench.common import Figure, apply_size, finish, size_arguments, start_stack
+from bench.common import arguments, start_stack, wait_for
+from bench.figures import Figure, finish
 from services.sync.quotas import USAGE_PLANS
 
 #: Amazon-time seconds a worker thread may sleep for a quota token (production: 5 s of real time).
 MAX_WAIT_AMAZON_SECONDS = 5.0
-
-
 #: Quota fidelity: ideal / measured job duration.
 TARGET = "≥ 0.9"
 DEFAULTS = dict(orders=4000, skus=100, scale=100.0)
 SIZES = {"smoke": dict(orders=2200, skus=5, scale=1000.0), "full": dict(orders=10_000, skus=200)}
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.spapi", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--orders", type=int, default=DEFAULTS["orders"], help="orders of the seller (max 10000)"
-    )
-    parser.add_argument(
-        "--skus", type=int, default=DEFAULTS["skus"], help="SKUs of the seller (velocity calls)"
-    )
-    parser.add_argument("--scale", type=float, default=DEFAULTS["scale"], help="time scale of quotas")
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    apply_size(args, SIZES, DEFAULTS)
-    return args
+HELPS = dict(orders="orders of the seller (max 10000)", skus="SKUs of the seller (velocity calls)",
+             scale="time scale of quotas")  # fmt: skip
+SELLER = "bench-large-us"
 
 
 def ideal_seconds(calls: dict[str, int], scale: float) -> dict[str, float]:
@@ -60,47 +46,55 @@ def ideal_seconds(calls: dict[str, int], scale: float) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stack = start_stack(
-        time_scale=args.scale,
-        settings={
-            "SP_API_QUOTA_MAX_WAIT_SECONDS": str(MAX_WAIT_AMAZON_SECONDS / args.scale),
-            "JOB_TIME_LIMIT_SECONDS": "3600",
-        },
-    )
-    sandbox = stack.sandbox
+def run_job(orders: int, skus: int, scale: float) -> tuple[object, float, dict]:
+    """One user with the large seller, synced by one worker thread: its record, the seconds from
+    enqueue to finish, and the sandbox's counters of the seller."""
     import dramatiq
 
-    import actors
+    waits = {
+        "SP_API_QUOTA_MAX_WAIT_SECONDS": str(MAX_WAIT_AMAZON_SECONDS / scale),
+        "JOB_TIME_LIMIT_SECONDS": "3600",
+    }
+    with start_stack(time_scale=scale, settings=waits) as stack:
+        import actors
+        from services.operations.accounts import connect_account, create_user
+        from services.operations.demo import sandbox_token
+        from services.platform.settings import get_settings
+
+        stack.sandbox.state.set_profile(SELLER, {"orders": orders, "skus": skus, "days": 29})
+        # Its orders generated up front, not during the timed job.
+        stack.sandbox.state.sellers.orders(SELLER, "ATVPDKIKX0DER", stack.sandbox.state.now())
+        create_user("u-bench")
+        connect_account("u-bench", "US", sandbox_token(SELLER), seller_id=SELLER, settings=get_settings())
+        worker = dramatiq.Worker(actors.broker, worker_threads=1, worker_timeout=20)
+        worker.start()
+        try:
+            started = time.monotonic()
+            job_id = actors.producer(get_settings()).enqueue_user("u-bench").job_id
+            wait_for(
+                lambda: _finished(job_id) is not None,
+                timeout=3600,
+                interval=0.01,
+                what="the large seller's job",
+            )
+            measured = time.monotonic() - started
+            worker.join()  # let the last delivery finish its bookkeeping before the worker stops
+        finally:
+            worker.stop()
+        return _finished(job_id), measured, stack.sandbox.state.get_stats()[SELLER]
+
+
+def _finished(job_id: str):
+    """The job's record once it has finished, else None."""
     from models import JobStatus
-    from services.operations.accounts import connect_account, create_user
-    from services.operations.demo import sandbox_token
-    from services.platform.settings import get_settings
 
-    seller = "bench-large-us"
-    sandbox.state.set_profile(seller, {"orders": args.orders, "skus": args.skus, "days": 29})
-    sandbox.state.sellers.orders(seller, "ATVPDKIKX0DER", sandbox.state.now())  # generate it up front
-    create_user("u-bench")
-    connect_account("u-bench", "US", sandbox_token(seller), seller_id=seller, settings=get_settings())
+    record = JobStatus.objects(job_id=job_id).first()
+    return record if record is not None and record.status in ("completed", "failed", "cancelled") else None
 
-    worker = dramatiq.Worker(actors.broker, worker_threads=1, worker_timeout=20)
-    worker.start()
-    try:
-        started = time.monotonic()
-        job_id = actors.producer(get_settings()).enqueue_user("u-bench").job_id
-        while True:
-            record = JobStatus.objects(job_id=job_id).first()
-            if record is not None and record.status in ("completed", "failed", "cancelled"):
-                break
-            time.sleep(0.01)
-        measured = time.monotonic() - started
-        worker.join()  # let the last delivery finish its bookkeeping before the worker stops
-    finally:
-        worker.stop()
-        stats = sandbox.state.get_stats()[seller]
-        stack.stop()
 
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv, "bench.spapi", __doc__, DEFAULTS, SIZES, HELPS)
+    record, measured, stats = run_job(args.orders, args.skus, args.scale)
     calls = {op: counts["served"] for op, counts in stats.items() if op in USAGE_PLANS}
     ideal = ideal_seconds(calls, args.scale)
     total, bound = sum(ideal.values()), max(ideal.values())
@@ -108,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"job: {record.status}, {record.attempts} deliveries (quota waits hand the job back)")
     for op, seconds in ideal.items():
         plan = USAGE_PLANS[op]
-        print(
-            f"  {op:<22} {calls[op]:>5} served {stats[op]['throttled']:>3} throttled "
-            f"(burst {plan.burst}, {plan.rate}/s): ideal {seconds:7.2f} s"
-        )
+        print(f"  {op:<22} {calls[op]:>5} served {stats[op]['throttled']:>3} throttled "
+              f"(burst {plan.burst}, {plan.rate}/s): ideal {seconds:7.2f} s")  # fmt: skip
     print(f"ideal (operations in sequence, as fetched): {total:7.2f} s")
     print(f"ideal (operations concurrently, bound):    {bound:7.2f} s")
     print(f"measured job duration (enqueue to done):   {measured:7.2f} s")

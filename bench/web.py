@@ -20,25 +20,40 @@ ratios are the point.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import multiprocessing
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-from bench.common import Figure, finish, process_env, size_arguments, start_stack
+import requests
+
+from bench.common import ROOT, arguments, process_env, start_stack, wait_for
+from bench.figures import Figure, finish
+from embedded.lifeline import start_tied, stop_process
 from embedded.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.5
+# One gunicorn worker by default: with several, the kernel may hand every keep-alive connection of the
+# fast bare app to one worker (seen: 2 workers served it no faster than 1) while the API's spread over
+# all, which made the API look faster than the baseline. One worker compares like with like.
+DEFAULTS = dict(seconds=5.0, warmup=1.0, connections=16, client_processes=2, max_requests=200_000, workers=1,
+                threads=4)  # fmt: skip
+SIZES = {"smoke": dict(seconds=0.5, warmup=0.2, connections=4), "full": dict(seconds=10.0)}
+HELPS = dict(
+    seconds="timed seconds per endpoint (default 5)",
+    warmup="untimed seconds first (default 1)",
+    connections="concurrent keep-alive connections",
+    client_processes="load generator processes",
+    max_requests="cap per endpoint",
+    workers="gunicorn workers (both apps)",
+    threads="gunicorn threads per worker (both apps)",
+)
 
 
 @dataclass
@@ -134,49 +149,32 @@ def load(name, port, paths, *, headers, connections, processes, warmup, seconds,
 
 # -- gunicorn --------------------------------------------------------------------------------------
 class Gunicorn:
-    def __init__(self, app: str, env: dict[str, str], args: argparse.Namespace) -> None:
+    def __init__(self, app: str, env: dict[str, str], workers: int, threads: int) -> None:
         self.port = free_port()
         command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--workers", str(args.workers), "--threads", str(args.threads)]
+        command += ["--workers", str(workers), "--threads", str(threads)]
         command += ["--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning"]
         self.command = " ".join(command[3:])
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self.process = start_tied(command, death_signal=signal.SIGTERM, cwd=ROOT, env=env)
         try:
-            self._wait()
+            wait_for(self._answers, timeout=60, interval=0.1, what="gunicorn to answer")
         except BaseException:
             self.stop()  # a gunicorn that never answered must not outlive the benchmark
             raise
 
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/")
-                connection.getresponse().read()
-                connection.close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("gunicorn did not answer within 60 s")
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {self.process.returncode}")
+        try:
+            return requests.get(f"http://127.0.0.1:{self.port}/", timeout=2) is not None
+        except requests.RequestException:
+            return False
 
-    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-        connection.close()
-        return response.status, body
+    def get(self, path: str, headers: dict[str, str]) -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=30)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=15)
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -187,56 +185,23 @@ def seed_jobs(count: int) -> list[str]:
     from models import AccountResult, JobStatus
 
     now = datetime.now(UTC)
-    records = []
-    for index in range(count):
-        records.append(
-            JobStatus(
-                job_id=str(uuid.uuid4()),
-                user_id=f"bench-{index:05d}",
-                status="completed",
-                trigger="schedule",
-                attempts=1,
-                queued_at=now - timedelta(minutes=index),
-                started_at=now - timedelta(minutes=index),
-                completed_at=now,
-                updated_at=now,
-                expires_at=now + timedelta(days=1),
-                duration_ms=1200,
-                accounts=[
-                    AccountResult(account_id="a", marketplace_id="ATVPDKIKX0DER", region="na", country="US")
-                ],
-            ).to_mongo()
-        )
+    account = AccountResult(account_id="a", marketplace_id="ATVPDKIKX0DER", region="na", country="US")
+    records = [
+        JobStatus(
+            job_id=str(uuid.uuid4()), user_id=f"bench-{index:05d}", status="completed", trigger="schedule",
+            attempts=1, queued_at=now - timedelta(minutes=index), started_at=now - timedelta(minutes=index),
+            completed_at=now, updated_at=now, expires_at=now + timedelta(days=1), duration_ms=1200,
+            accounts=[account],
+        ).to_mongo()
+        for index in range(count)
+    ]  # fmt: skip
     JobStatus._get_collection().insert_many(records)
     return [r["job_id"] for r in records]
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per endpoint (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="untimed seconds first (default 1)")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
-    parser.add_argument("--client-processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--max-requests", type=int, default=200_000, help="cap per endpoint")
-    # One worker by default: with several, the kernel may hand every keep-alive connection of the fast
-    # bare app to one worker (seen: 2 workers served it no faster than 1) while the API's spread over
-    # all, which made the API look faster than the baseline. One worker compares like with like.
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (both apps)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both apps)")
-    size_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.size == "smoke":
-        args.seconds, args.warmup, args.connections = 0.5, 0.2, 4
-    elif args.size == "full":
-        args.seconds = 10.0
-    if not 0 < args.seconds <= 60 or args.connections > 256:
-        parser.error("--seconds must be in (0, 60] and --connections at most 256")
-    return args
-
-
 def measure_bare(env, args, options, job_paths: list[str], when: str) -> dict[str, Result]:
     """The two baselines on one bare gunicorn: ``hello`` and ``find_one`` (the same work as by-id)."""
-    bare = Gunicorn("bench.web_apps:bare_app()", env, args)
+    bare = Gunicorn("bench.web_apps:bare_app()", env, args.workers, args.threads)
     print(f"gunicorn {bare.command}")
     try:
         hello = load(f"GET /hello (bare Falcon, {when})", bare.port, ["/hello"], headers={}, **options)
@@ -248,11 +213,11 @@ def measure_bare(env, args, options, job_paths: list[str], when: str) -> dict[st
 
 
 def measure_api(env, args, options, auth: dict[str, str], job_paths: list[str]) -> dict[str, Result]:
-    api = Gunicorn("bench.web_apps:sellersync_app()", env, args)
+    api = Gunicorn("bench.web_apps:sellersync_app()", env, args.workers, args.threads)
     try:
-        status, body = api.get("/app/job-status/queue/stats", auth)  # the first snapshot, untimed
-        if status != 200:
-            raise SystemExit(f"queue stats answered {status}: {body[:200]!r}")
+        first = api.get("/app/job-status/queue/stats", auth)  # the first snapshot, untimed
+        if first.status_code != 200:
+            raise SystemExit(f"queue stats answered {first.status_code}: {first.content[:200]!r}")
         stats = load("GET /queue/stats", api.port, ["/app/job-status/queue/stats"], headers=auth, **options)
         by_id = load("GET /status/job/{id}", api.port, job_paths, headers=auth, **options)
     finally:
@@ -262,59 +227,54 @@ def measure_api(env, args, options, auth: dict[str, str], job_paths: list[str]) 
 
 def compare(result: Result, baseline: float, against: str, *, target: bool = True) -> Figure:
     """One row: ``result`` against the mean req/s of a baseline's two runs."""
-    figure = Figure(
+    return Figure(
         "web",
         f"{result.name} vs {against} (req/s)",
         result.rps,
         unit="req/s",
         baseline=baseline,
-        ratio=result.rps / baseline if baseline else None,
         target=f"≥ {TARGET_RATIO}" if target else "",
         note=f"{result.errors} errors",
-    )
-    return figure.check()
+    ).check()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # The sandbox is never called; it stands for the SP-API endpoint every process of ours requires.
-    stack = start_stack(time_scale=1000.0)
-    env = process_env(stack)
-    auth = {"Authorization": f"Bearer {env['API_TOKENS']}"}
-    options = dict(
-        connections=args.connections,
-        processes=args.client_processes,
-        warmup=args.warmup,
-        seconds=args.seconds,
-        max_requests=args.max_requests,
-    )
+    args = arguments(argv, "bench.web", __doc__, DEFAULTS, SIZES, HELPS)
+    if not 0 < args.seconds <= 60 or args.connections > 256:
+        raise SystemExit("--seconds must be in (0, 60] and --connections at most 256")
     print("Store: the embedded document server (SecantusDB)")
     print(
         f"Load: {args.connections} keep-alive connections from {args.client_processes} processes, "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s per endpoint, "
         f"on {os.cpu_count()} CPUs shared with the servers."
     )
-    try:
-        job_paths = [f"/app/job-status/status/job/{j}" for j in seed_jobs(1000)]
-        first = measure_bare(env, args, options, job_paths, "first")
-        api = measure_api(env, args, options, auth, job_paths)
-        last = measure_bare(env, args, options, job_paths, "last")
-    finally:
-        stack.stop()
-
+    first, api, last = measure(args)
     hello, found = ((first[k].rps + last[k].rps) / 2 for k in ("hello", "find_one"))
     runs = [*first.values(), *api.values(), *last.values()]
     print()
-    for result in runs:
-        print(result.line())
-    print()
-    print(f"Baselines (mean of two runs each): hello {hello:.0f} req/s, find_one {found:.0f} req/s")
+    print("\n".join(result.line() for result in runs))
+    print(f"\nBaselines (mean of two runs each): hello {hello:.0f} req/s, find_one {found:.0f} req/s")
     figures = [
         compare(api["stats"], hello, "bare Falcon hello"),
         compare(api["by_id"], found, "bare Falcon find_one (same work)"),
         compare(api["by_id"], hello, "bare Falcon hello", target=False),
     ]
     return finish(figures, {"results": [r.line() for r in runs]}, args.json)
+
+
+def measure(args) -> tuple[dict[str, Result], dict[str, Result], dict[str, Result]]:
+    """The baselines, the API, the baselines again, on the stack's servers (the sandbox is never called:
+    it stands for the SP-API endpoint every process of ours requires)."""
+    options = dict(connections=args.connections, processes=args.client_processes, warmup=args.warmup,
+                   seconds=args.seconds, max_requests=args.max_requests)  # fmt: skip
+    with start_stack(time_scale=1000.0) as stack:
+        env = process_env(stack)
+        auth = {"Authorization": f"Bearer {env['API_TOKENS']}"}
+        job_paths = [f"/app/job-status/status/job/{j}" for j in seed_jobs(1000)]
+        first = measure_bare(env, args, options, job_paths, "first")
+        api = measure_api(env, args, options, auth, job_paths)
+        last = measure_bare(env, args, options, job_paths, "last")
+    return first, api, last
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import dramatiq
 import redis
@@ -83,7 +82,7 @@ class Workers:
             from services.jobs.presence import Presence
 
             return Presence(get_settings(), client).count() >= self.processes
-        return int(client.get(ready_key(self.stack.namespace)) or 0) >= self.processes
+        return int(client.get(ready_key(self.stack.env["REDIS_NAMESPACE"])) or 0) >= self.processes
 
     def pids(self) -> list[int]:
         """The supervised process and the worker processes it forked."""
@@ -109,7 +108,7 @@ def send_bare(stack: Stack, user_ids: list[str]) -> None:
     """Send one baseline message per user with a plain ``send()`` loop (a bare producer)."""
     global _bare_actor
     if _bare_actor is None:
-        broker = build_bare_broker(stack.redis_url, stack.namespace)
+        broker = build_bare_broker(stack.redis_url, stack.env["REDIS_NAMESPACE"])
         _bare_actor = dramatiq.Actor(
             _no_op, actor_name="bare_sync", queue_name=BARE_QUEUE, priority=0, broker=broker, options={}
         )
@@ -134,10 +133,3 @@ def synced_since(user_ids: list[str], since: datetime) -> Callable[[], int]:
         return collection.count_documents({"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}})
 
     return count
-
-
-def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text().splitlines()[-lines:])
-    except OSError:
-        return ""

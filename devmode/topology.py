@@ -14,6 +14,7 @@ lost connection on the way out. The end-to-end tests start the same topology on 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from cryptography.fernet import Fernet
 
 from embedded.processes import Supervisor
 from embedded.procfile import read_procfile
+from embedded.stack import Stack, start_stack
 from services.platform.settings import Settings
 
 #: Sandbox quotas refill this many times faster than Amazon's in dev mode, unless SANDBOX_TIME_SCALE says.
@@ -50,16 +52,18 @@ class DevTopology:
 
     settings: Settings
     supervisor: Supervisor
-    sandbox: Any = None
+    stack: Stack
     notes: list[str] = field(default_factory=list)
-    _servers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def sandbox(self) -> Any:
+        """The local SP-API sandbox, or None when the settings name an SP-API."""
+        return self.stack.sandbox
 
     def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
         """Stop the processes (SIGTERM, then SIGKILL after ``timeout``), then the servers."""
         statuses = self.supervisor.stop(timeout=timeout)
-        for stop in reversed(self._servers):
-            stop()
-        self._servers.clear()
+        self.stack.stop()
         return statuses
 
 
@@ -92,61 +96,69 @@ def start(
     """
     from services.platform.settings import configure
 
-    changes = dev_settings(settings)
-    servers: list[Callable[[], None]] = []
-    sandbox = None
+    stack, server_changes = start_servers(settings, say)
     try:
-        if not settings.redis_url:
-            from embedded.redis_server import start_embedded_redis
-
-            redis_server = start_embedded_redis()
-            servers.append(redis_server.stop)
-            changes["redis_url"] = redis_server.url
-            say(f"Redis: embedded redis-server at {redis_server.url}")
-        else:
-            say("Redis: REDIS_URL")
-        if not settings.mongodb_uri:
-            from embedded.document_server import start_document_server
-
-            documents = start_document_server()
-            servers.append(documents.stop)
-            changes["mongodb_uri"] = documents.uri
-            say(f"MongoDB: embedded document server (SecantusDB, in memory) at 127.0.0.1:{documents.port}")
-        else:
-            say("MongoDB: MONGODB_URI")
-        if settings.uses_sandbox and not settings.sp_api_endpoint:
-            from sandbox.config import SandboxConfig
-            from sandbox.server import start_sandbox
-
-            scale = settings.sandbox_time_scale or DEV_SANDBOX_TIME_SCALE
-            sandbox = start_sandbox(config=SandboxConfig(time_scale=scale))
-            servers.append(sandbox.stop)
-            # Our quota buckets follow the sandbox's faster refill, or we would wait at Amazon's rates.
-            changes.update(
-                sp_api_endpoint=sandbox.url,
-                sp_api_lwa_endpoint=sandbox.url,
-                sp_api_quota_time_scale=scale,
-                sandbox_time_scale=scale,
-            )
-            say(f"SP-API: local sandbox at {sandbox.url} (quotas × {scale:g})")
-        else:
-            say(f"SP-API: {settings.sp_api_endpoint or 'Amazon'}")
-        settings = configure(settings, **changes)
+        settings = configure(settings, **dev_settings(settings), **server_changes)
         env = {"WEB_BIND": DEV_WEB_BIND, **(base_env or {}), **settings.to_env(), **(extra_env or {})}
-        supervisor = Supervisor(env, out=out)
-        topology = DevTopology(settings, supervisor, sandbox, _servers=servers)
+        topology = DevTopology(settings, Supervisor(env, out=out), stack)
     except BaseException:
-        for stop in reversed(servers):
-            stop()
+        stack.stop()
         raise
     try:
-        commands = read_procfile()
-        status = supervisor.run_once("release", commands["release"])
-        if status != 0:
-            raise ReleaseFailed(f"the release step exited with {status}")
-        for name in processes:
-            supervisor.start(name, commands[name], restart=True)
+        release_then_start(topology.supervisor, processes)
     except BaseException:
         topology.stop()
         raise
     return topology
+
+
+def start_servers(settings: Settings, say: Callable[[str], None] = print) -> tuple[Stack, dict[str, Any]]:
+    """The servers the settings do not name (embedded.stack), and the settings that point at them."""
+    from sandbox.config import SandboxConfig
+    from sandbox.server import start_sandbox
+
+    scale = settings.sandbox_time_scale or DEV_SANDBOX_TIME_SCALE
+    local_sandbox = settings.uses_sandbox and not settings.sp_api_endpoint
+    stack = start_stack(
+        redis_url=settings.redis_url,
+        mongodb_uri=settings.mongodb_uri,
+        sandbox=functools.partial(start_sandbox, config=SandboxConfig(time_scale=scale))
+        if local_sandbox
+        else None,
+    )
+    changes: dict[str, Any] = {"redis_url": stack.redis_url, "mongodb_uri": stack.mongodb_uri}
+    if stack.sandbox is not None:
+        # Our quota buckets follow the sandbox's faster refill, or we would wait at Amazon's rates.
+        changes.update(
+            sp_api_endpoint=stack.sandbox.url,
+            sp_api_lwa_endpoint=stack.sandbox.url,
+            sp_api_quota_time_scale=scale,
+            sandbox_time_scale=scale,
+        )
+    for line in server_lines(settings, stack, scale):
+        say(line)
+    return stack, changes
+
+
+def server_lines(settings: Settings, stack: Stack, scale: float) -> list[str]:
+    """What dev mode says about each server: embedded, or named by a setting."""
+    documents = stack.documents
+    return [
+        f"Redis: embedded redis-server at {stack.redis_url}" if stack.redis else "Redis: REDIS_URL",
+        f"MongoDB: embedded document server (SecantusDB, in memory) at 127.0.0.1:{documents.port}"
+        if documents
+        else "MongoDB: MONGODB_URI",
+        f"SP-API: local sandbox at {stack.sandbox.url} (quotas × {scale:g})"
+        if stack.sandbox
+        else f"SP-API: {settings.sp_api_endpoint or 'Amazon'}",
+    ]
+
+
+def release_then_start(supervisor: Supervisor, processes: tuple[str, ...]) -> None:
+    """The Procfile's ``release`` step, once; then ``processes``, each restarted whenever it dies."""
+    commands = read_procfile()
+    status = supervisor.run_once("release", commands["release"])
+    if status != 0:
+        raise ReleaseFailed(f"the release step exited with {status}")
+    for name in processes:
+        supervisor.start(name, commands[name], restart=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pymongo
 import pymongo.errors
 
+from embedded.lifeline import kill, start_tied, stop_process
 from embedded.ports import free_port
 
 #: The console script that serves SecantusDB.
@@ -50,22 +51,24 @@ class EmbeddedDocumentServer:
     process: subprocess.Popen
     storage: str
     _log: object = field(default=None, repr=False)
+    database: str = "sellersync"
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=timeout)
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
 
     def kill(self) -> None:
         """SIGKILL, as a crash would (the reliability tests restart it on the same storage)."""
-        self.process.kill()
-        self.process.wait()
+        kill(self.process)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start it again, stopped, on the same port and storage (in memory: empty again)."""
+        storage = None if self.storage == ":memory:" else self.storage
+        again = start_document_server(
+            database=self.database, port=self.port, storage_path=storage, timeout=timeout
+        )
+        self.process, self._log = again.process, again._log
 
     def __enter__(self) -> EmbeddedDocumentServer:
         return self
@@ -89,13 +92,14 @@ def start_document_server(
     port = port or free_port()
     storage = storage_path or ":memory:"
     log = tempfile.TemporaryFile(prefix="sellersync-documents-")  # noqa: SIM115 - closed by stop()
-    process = subprocess.Popen(
+    process = start_tied(
         [server_script(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
          "--log-level", "WARNING"],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
-        # Its own session: Ctrl-C reaches the processes that use the server, which its owner stops last.
+        # Its own session: Ctrl-C reaches the processes that use the server, which its owner stops last
+        # (and which dies with its owner: embedded.lifeline).
         start_new_session=True,
     )  # fmt: skip
     server = EmbeddedDocumentServer(
@@ -104,6 +108,7 @@ def start_document_server(
         process=process,
         storage=storage,
         _log=log,
+        database=database,
     )
     _wait_until_it_answers(server, timeout)
     return server

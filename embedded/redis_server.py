@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
+from embedded.lifeline import start_tied, stop_process
 from embedded.ports import free_port
 
 HOW_TO_GET_ONE = (
@@ -47,15 +48,14 @@ class EmbeddedRedis:
     storage_path: str | None = None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=5)
         if self.directory is not None:
             self.directory.cleanup()
+
+    def restart(self) -> None:
+        """Start it again, stopped, on the same port and storage folder (what it kept is loaded)."""
+        again = start_embedded_redis(self.port, storage_path=self.storage_path)
+        self.process, self.directory = again.process, again.directory
 
     def __enter__(self) -> EmbeddedRedis:
         return self
@@ -79,7 +79,7 @@ def start_embedded_redis(
     persistence = (
         ["--appendonly", "yes", "--appendfsync", "everysec"] if storage_path else ["--appendonly", "no"]
     )
-    process = subprocess.Popen(
+    process = start_tied(
         [
             redis_server_binary(),
             "--port", str(port),
@@ -91,7 +91,7 @@ def start_embedded_redis(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # Its own session: a Ctrl-C in the terminal reaches the processes that use it, not the server,
-        # which its owner stops last.
+        # which its owner stops last (and which dies with its owner: embedded.lifeline).
         start_new_session=True,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
@@ -103,7 +103,7 @@ def start_embedded_redis(
             break
         except redis.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
+                stop_process(process, timeout=0)
                 if directory is not None:
                     directory.cleanup()
                 raise RuntimeError(f"redis-server did not start on port {port}") from None

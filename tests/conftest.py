@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from embedded.document_server import start_document_server
-from embedded.redis_server import start_embedded_redis
+from embedded.stack import start_stack
 from services.platform.settings import Settings, configure
 
 #: Sandbox quota refill speed-up in tests: getOrders refills 1/min at Amazon, ~17/s here.
@@ -33,20 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from sandbox.config import SandboxConfig
     from sandbox.server import start_sandbox
 
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        embedded = start_embedded_redis()
-        _started["redis"] = embedded
-        redis_url = embedded.url
     mongodb_uri = os.environ.get("MONGODB_URI")
-    if mongodb_uri:
-        mongodb_uri = _database_of_this_worker(mongodb_uri, config)
-    else:
-        documents = start_document_server(database=f"sellersync-test-{os.getpid()}")
-        _started["documents"] = documents
-        mongodb_uri = documents.uri
-    sandbox = start_sandbox(config=SandboxConfig(time_scale=SANDBOX_TIME_SCALE))
-    _started["sandbox"] = sandbox
+    stack = start_stack(
+        redis_url=os.environ.get("REDIS_URL"),
+        mongodb_uri=mongodb_uri and _database_of_this_worker(mongodb_uri, config),
+        database=f"sellersync-test-{os.getpid()}",
+        sandbox=lambda: start_sandbox(config=SandboxConfig(time_scale=SANDBOX_TIME_SCALE)),
+    )
+    _started["stack"] = stack
+    redis_url, mongodb_uri, sandbox = stack.redis_url, stack.mongodb_uri, stack.sandbox
     env = {
         "REDIS_URL": redis_url,
         "REDIS_NAMESPACE": f"sellersync-test-{os.getpid()}",
@@ -106,7 +100,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def sandbox():
-    return _started["sandbox"]
+    return _started["stack"].sandbox  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from embedded.document_server import start_document_server
 from embedded.ports import free_port
 from embedded.procfile import read_procfile
+from embedded.stack import start_stack
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
@@ -49,15 +49,12 @@ def test_a_document_server_restart_loses_no_job_and_leaves_every_record_true(
 ):
     # Given a document server on a storage folder with the indexes (the release step) and due users
     job_count = size(80, 1000)
-    (tmp_path / "documents").mkdir()
-    server = start_document_server(
-        database="sellersync-restart", storage_path=str(tmp_path / "documents"), port=free_port()
-    )
+    stack = start_stack(redis_url=settings.redis_url, database="sellersync-restart", storage_path=tmp_path)
     try:
-        _run(server, settings, sandbox, topology, tmp_path, job_count)
+        _run(stack.documents, settings, sandbox, topology, tmp_path, job_count)
     finally:
         topology.stop_all()  # before their store goes
-        server.stop()
+        stack.stop()
 
 
 def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
@@ -93,10 +90,7 @@ def _run(server, settings, sandbox, topology, tmp_path, job_count) -> None:
     at_stop = ledger(job_ids, collection=records).by_status
     server.stop()
     answers = ready_while_down(ready, DOWN_SECONDS)
-    restarted = start_document_server(
-        database="sellersync-restart", storage_path=server.storage, port=server.port
-    )
-    server.process, server._log = restarted.process, restarted._log
+    server.restart()
     recovery = Stopwatch()
 
     # Then /ready answered 503 quickly all along

@@ -10,7 +10,7 @@ import redis
 
 from embedded.ports import free_port
 from embedded.procfile import read_procfile
-from embedded.redis_server import start_embedded_redis
+from embedded.stack import start_stack
 from models import JobStatus
 from tests.reliability.support import (
     ReportRow,
@@ -41,18 +41,17 @@ READY_WITHIN_SECONDS = 2.0
 
 @pytest.mark.timeout(size(480, 3600))
 def test_a_redis_restart_with_jobs_waiting_loses_nothing_and_every_process_reconnects_by_itself(
-    make_user, sandbox, topology, tmp_path
+    make_user, sandbox, settings, topology, tmp_path
 ):
     # Given a persistent redis-server, users due for their first sync, and web, scheduler and workers on it
     job_count = size(100, 1000)
     users = make_users(make_user, sandbox, job_count, prefix="redis", latency_ms={"min": 5, "max": 30})
-    (tmp_path / "redis").mkdir()
-    server = start_embedded_redis(storage_path=str(tmp_path / "redis"))
+    stack = start_stack(mongodb_uri=settings.mongodb_uri, storage_path=tmp_path)
     try:
-        _run(server, users, topology, job_count)
+        _run(stack.redis, users, topology, job_count)
     finally:
         topology.stop_all()  # before their Redis goes
-        server.stop()
+        stack.stop()
 
 
 def _run(server, users, topology, job_count) -> None:
@@ -82,8 +81,7 @@ def _run(server, users, topology, job_count) -> None:
     waiting = len(job_ids) - ledger(job_ids).completed
     server.stop()
     answers = ready_while_down(ready, DOWN_SECONDS)
-    restarted = start_embedded_redis(server.port, storage_path=server.storage_path)
-    server.process, server.directory = restarted.process, None
+    server.restart()
     recovery = Stopwatch()
 
     # Then /ready answered 503 quickly all along

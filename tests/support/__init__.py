@@ -61,25 +61,16 @@ class CliWorker:
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main and worker processes), as a host that dies."""
-        import os
-        import signal
+        from embedded.lifeline import kill
 
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        kill(self.process, group=True)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM, as a deploy stops a dyno; SIGKILL when it does not stop in 20 s."""
-        import os
-        import signal
-        import subprocess
+        from embedded.lifeline import stop_process
 
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, timeout=20, group=True)
         self._log.close()
 
     def log(self) -> str:
