@@ -356,6 +356,30 @@ def ready_status(url: str) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
+#: How long a server stays down in the restart scenarios (10 s, as a managed failover takes).
+DOWN_SECONDS = 10.0
+#: The bound on /ready while a dependency is down (the tests allow a margin on a busy machine).
+READY_WITHIN_SECONDS = 2.0
+
+
+def outage(server, ready_url: str) -> tuple[list[tuple[int, float]], Stopwatch]:
+    """Stop ``server`` for DOWN_SECONDS while polling /ready, then restart it on the same storage: what
+    /ready answered, and a stopwatch started at the restart."""
+    server.stop()
+    answers = ready_while_down(ready_url, DOWN_SECONDS)
+    server.restart()
+    return answers, Stopwatch()
+
+
+def ready_refused_quickly(answers: list[tuple[int, float]]) -> float:
+    """Assert that /ready answered 503 all along, each within READY_WITHIN_SECONDS (plus a margin for
+    a busy machine); the slowest answer's seconds."""
+    assert answers and all(code == 503 for code, _ in answers), answers
+    slowest = max(seconds for _, seconds in answers)
+    assert slowest < READY_WITHIN_SECONDS + 1.0, f"/ready took {slowest:.2f} s"
+    return slowest
+
+
 def ready_while_down(url: str, seconds: float) -> list[tuple[int, float]]:
     """What /ready answers, twice a second, for ``seconds`` (while a server is down)."""
     down = Stopwatch()
