@@ -81,3 +81,29 @@ bench: install
 .PHONY: reliability
 reliability: install
 	$(BIN)/python -m tests.reliability.report
+
+# The container image (README, Deploy: the container path). One image for every process type; its base
+# is made from Debian's packages (deploy/container/base-image.sh, once: it is kept in podman's store).
+# podman runs with deploy/container/containers.conf, which these hosts need (runc, ulimits).
+IMAGE ?= localhost/sellersync:latest
+BASE_IMAGE ?= localhost/sellersync-base:bookworm
+PODMAN ?= podman
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/container/containers.conf
+
+.PHONY: base-image image image-test
+base-image:
+	$(PODMAN) image exists $(BASE_IMAGE) || deploy/container/base-image.sh $(BASE_IMAGE)
+
+# --format docker: the OCI format has no HEALTHCHECK. --network host: the build's apt-get and pip reach
+# their mirrors through the host's network (no bridge needed). The host's CAs are the build's pip's
+# (a secret: in no layer of the image).
+CA_CERTIFICATES ?= /etc/ssl/certs/ca-certificates.crt
+image: base-image
+	$(PODMAN) build --format docker --network host --build-arg BASE=$(BASE_IMAGE) \
+		--secret id=ca-certificates,src=$(CA_CERTIFICATES) --tag $(IMAGE) .
+	@$(PODMAN) image inspect --format '$(IMAGE): {{.Size}} bytes' $(IMAGE)
+
+# Builds the image, then runs it as each Procfile process against the embedded servers (tests/image).
+# Slow (the build takes minutes): not part of `make test`; .ci/run runs it after the tests.
+image-test: install image
+	SELLERSYNC_IMAGE=$(IMAGE) PODMAN=$(PODMAN) $(BIN)/python -m pytest tests/image
