@@ -154,6 +154,9 @@ class _Job:
     clients_for: Callable[..., AccountClients] = account_clients
     lease: JobLease | None = None
     _progress: dict[str, FetchProgress] = field(default_factory=dict)
+    #: True until the first account of this delivery: its user was read, and its record started
+    #: (which a cancelled job's record refuses), a moment before.
+    _just_started: bool = True
 
     @property
     def fence(self) -> int | None:
@@ -230,7 +233,14 @@ class _Job:
         return look
 
     def check_still_wanted(self, account: SellerAccount) -> None:
-        """Raise JobCancelled or UnknownUserError before the account when the job must stop."""
+        """Raise JobCancelled or UnknownUserError before the account when the job must stop.
+
+        The delivery's first account is not checked: the user and the record were read for it a
+        moment before (two store round trips a job saved); every later account is.
+        """
+        if self._just_started:
+            self._just_started = False
+            return
         if self.job_id and self.records.is_cancel_requested(self.job_id):
             raise JobCancelled(f"job {self.job_id} was cancelled before account {account.label}")
         if User.objects(user_id=self.user_id).only("user_id").first() is None:
