@@ -7,7 +7,7 @@ import falcon
 from sandbox.custom import DataError
 from sandbox.errors import invalid_input
 from sandbox.faults import FaultError
-from sandbox.state import SandboxState
+from sandbox.resources import StateResource
 from sandbox.store import ProfileError
 from sandbox.tokens import is_seller_name
 
@@ -25,27 +25,18 @@ def _json(req: falcon.Request):
         raise invalid_input("the body must be JSON") from None
 
 
-class StatsResource:
-    def __init__(self, state: SandboxState):
-        self._state = state
-
+class StatsResource(StateResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self._state.get_stats()
 
 
-class ResetResource:
-    def __init__(self, state: SandboxState):
-        self._state = state
-
+class ResetResource(StateResource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._state.reset()
         resp.media = {"reset": True}
 
 
-class FaultsResource:
-    def __init__(self, state: SandboxState):
-        self._state = state
-
+class FaultsResource(StateResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, seller: str) -> None:
         resp.media = self._state.get_faults(_seller(seller))
 
@@ -57,10 +48,7 @@ class FaultsResource:
         resp.media = self._state.get_faults(seller)
 
 
-class ProfileResource:
-    def __init__(self, state: SandboxState):
-        self._state = state
-
+class ProfileResource(StateResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, seller: str) -> None:
         resp.media = self._state.sellers.profile(_seller(seller)).to_json()
 
@@ -71,10 +59,7 @@ class ProfileResource:
             raise invalid_input(str(exc)) from None
 
 
-class DataResource:
-    def __init__(self, state: SandboxState):
-        self._state = state
-
+class DataResource(StateResource):
     def on_put(self, req: falcon.Request, resp: falcon.Response, seller: str) -> None:
         try:
             data = self._state.sellers.set_data(_seller(seller), _json(req))

@@ -8,7 +8,7 @@ from sandbox.cursors import Cursor
 from sandbox.errors import NEXT_TOKEN_MESSAGE, ApiError, invalid_input
 from sandbox.marketplaces import MARKETPLACES
 from sandbox.params import bool_param, datetime_param, list_param, marketplace_ids, text_param
-from sandbox.state import SandboxState
+from sandbox.resources import StateResource
 from sandbox.timefmt import parse_iso
 
 PAGE_SIZE = 50
@@ -18,11 +18,8 @@ MAX_SKUS = 50
 INVENTORY_MARKETPLACE_KEYS = ("marketplaceIds", "MarketplaceIds", "MarketplaceId", "marketplace_ids")
 
 
-class InventorySummariesResource:
+class InventorySummariesResource(StateResource):
     operation = "getInventorySummaries"
-
-    def __init__(self, state: SandboxState):
-        self._state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         seller, now = req.context.seller, self._state.now()

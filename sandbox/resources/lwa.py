@@ -10,7 +10,7 @@ import falcon
 from sandbox.errors import LwaError
 from sandbox.faults import LWA_OPERATION
 from sandbox.pipeline import run_faults
-from sandbox.state import SandboxState
+from sandbox.resources import StateResource
 from sandbox.tokens import seller_of_refresh_token
 
 #: What Amazon says about an access token's life; the library ignores it (it caches 3200 s).
@@ -29,12 +29,9 @@ def read_body(req: falcon.Request) -> dict:
     return {key: values[-1] for key, values in parse_qs(raw).items()}
 
 
-class LwaTokenResource:
+class LwaTokenResource(StateResource):
     operation = LWA_OPERATION
     authenticated = False
-
-    def __init__(self, state: SandboxState):
-        self._state = state
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)

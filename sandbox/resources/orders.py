@@ -12,6 +12,7 @@ from sandbox.cursors import Cursor
 from sandbox.errors import ApiError, invalid_input
 from sandbox.marketplaces import MARKETPLACES
 from sandbox.params import datetime_param, int_param, list_param, marketplace_ids, text_param
+from sandbox.resources import StateResource
 from sandbox.state import SandboxState
 from sandbox.timefmt import iso_z
 
@@ -92,11 +93,8 @@ def search(state: SandboxState, seller: str, query: OrdersQuery, now: datetime) 
     return views
 
 
-class OrdersResource:
+class OrdersResource(StateResource):
     operation = "getOrders"
-
-    def __init__(self, state: SandboxState):
-        self._state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         seller, now = req.context.seller, self._state.now()
@@ -122,11 +120,8 @@ class OrdersResource:
         resp.media = {"payload": payload}
 
 
-class OrderItemsResource:
+class OrderItemsResource(StateResource):
     operation = "getOrderItems"
-
-    def __init__(self, state: SandboxState):
-        self._state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, order_id: str) -> None:
         seller, now = req.context.seller, self._state.now()

@@ -10,7 +10,7 @@ import falcon
 from sandbox.errors import invalid_input
 from sandbox.metrics import GRANULARITIES, WEEKDAYS, Filters, buckets, sum_orders, sum_rows
 from sandbox.params import marketplace_ids, text_param
-from sandbox.state import SandboxState
+from sandbox.resources import StateResource
 from sandbox.timefmt import parse_iso
 
 SALES_MARKETPLACE_KEYS = ("marketplaceIds", "MarketplaceIds", "MarketplaceId", "marketplace_ids")
@@ -55,11 +55,8 @@ def parse_filters(req: falcon.Request) -> Filters:
     return Filters(buyer_type, network, sku, asin)
 
 
-class OrderMetricsResource:
+class OrderMetricsResource(StateResource):
     operation = "getOrderMetrics"
-
-    def __init__(self, state: SandboxState):
-        self._state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         seller, now = req.context.seller, self._state.now()
