@@ -9,12 +9,9 @@ counts for many jobs, with the Redis side).
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-
 import pytest
-from pymongo import monitoring
 
+from bench.cost import MongoCounter
 from models.connection import connect, disconnect
 from tests.support import finished, wait_for
 
@@ -44,32 +41,12 @@ BUDGET = {
 }
 
 
-class Counting(monitoring.CommandListener):
-    """Counts ``"<command> <collection>"`` of every thread but the test's own once it polls."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.main_thread = True
-        self._lock = threading.Lock()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if threading.current_thread() is threading.main_thread() and not self.main_thread:
-            return
-        target = event.command.get(event.command_name)
-        name = f"{event.command_name} {target}" if isinstance(target, str) else event.command_name
-        with self._lock:
-            self.counts[name] += 1
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-
 @pytest.fixture
 def counting(settings):
-    listener = Counting()
+    """bench.cost's counter (the benchmark and this budget count alike), counting every thread's
+    commands until the test turns the main thread's (its own polling) off."""
+    listener = MongoCounter()
+    listener.enabled = listener.main_thread_counts = True
     disconnect()
     connect(settings.mongodb_uri, event_listeners=[listener])
     yield listener
@@ -86,7 +63,7 @@ def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, w
 
     # When it is enqueued and a worker syncs it (the test's own polling is not counted)
     enqueued = producer.enqueue_users(["u-cost"], "manual")[0]
-    counting.main_thread = False
+    counting.main_thread_counts = False
     wait_for(lambda: finished(enqueued.job_id), timeout=60)
 
     # Then the job completed, with no kind of command over its budget
