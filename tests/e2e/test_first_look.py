@@ -94,12 +94,12 @@ def test_a_first_sync_caches_a_first_look_before_its_backfill_and_the_full_analy
 
 
 def test_a_job_killed_after_its_first_look_resumes_the_backfill_and_keeps_the_first_look(
-    big_seller, settings, redis_client, sandbox, tmp_path
+    big_seller, settings, redis_client, sandbox, tmp_path, producer
 ):
     # Given a first sync whose first look is cached and whose backfill is half-way
     first_worker = CliWorker(settings, tmp_path / "first.log", threads=1)
     try:
-        enqueued = connect(big_seller, settings).sync
+        enqueued = connect(big_seller, settings, producer).sync
         wait_for(lambda: cached(redis_client, settings, big_seller), timeout=30)
         wait_for(lambda: served(sandbox, "getOrders") >= 5, timeout=30)
         first_look = wait_for(lambda: JobStatus.objects.get(job_id=enqueued.job_id).accounts[0].first_look_at)

@@ -75,7 +75,7 @@ class ChaosLoop(threading.Thread):
 
 @pytest.mark.timeout(size(300, 3600))
 def test_jobs_survive_random_worker_kills_complete_once_and_store_what_a_crash_free_run_stores(
-    make_user, sandbox, topology, settings, redis_client
+    make_user, sandbox, topology, settings, redis_client, producer
 ):
     # Given users with 1-3 fixed-data sandbox accounts each, answering with latency, in waves
     user_count, job_count = size(30, 200), size(60, 500)
@@ -86,7 +86,7 @@ def test_jobs_survive_random_worker_kills_complete_once_and_store_what_a_crash_f
         supervisor.start(name, worker_command(processes=1, threads=3), restart=True)
 
     # And the content of a run without crashes
-    run_waves(waves, timeout=size(120, 600))
+    run_waves(waves, timeout=size(120, 600), producer=producer)
     clean = stored_content(settings, redis_client)
     clean_calls = sandbox.state.get_stats()
     forget_synced_data(settings, redis_client)
@@ -97,7 +97,7 @@ def test_jobs_survive_random_worker_kills_complete_once_and_store_what_a_crash_f
     clock = Stopwatch()
     chaos.start()
     try:
-        job_ids = run_waves(waves, timeout=size(240, 1200))
+        job_ids = run_waves(waves, timeout=size(240, 1200), producer=producer)
     finally:
         chaos.stop.set()
         chaos.join()
