@@ -30,8 +30,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The suite waits on subprocesses and servers more than it computes, so it runs on more xdist workers
+# than there are cores; each worker starts its own redis-server, document server and sandbox
+# (tests/conftest.py). Whole files go to a worker (loadfile), so a module-scoped fixture (a browser,
+# the benchmarks' smoke runs) is set up once, in the order tests/conftest.py collects them (slowest
+# first; xdist would reorder them by their count of tests). `make test TEST_WORKERS=0` runs it in one
+# process.
+TEST_WORKERS ?= 4
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The locks, from setup.cfg: requirements.txt (install_requires: what a Python buildpack installs) and
 # requirements-dev.txt (plus the dev extra, held to the same pins). Existing pins are kept while they

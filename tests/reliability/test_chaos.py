@@ -78,7 +78,7 @@ def test_jobs_survive_random_worker_kills_complete_once_and_store_what_a_crash_f
     make_user, sandbox, topology, settings, redis_client, producer
 ):
     # Given users with 1-3 fixed-data sandbox accounts each, answering with latency, in waves
-    user_count, job_count = size(30, 200), size(60, 500)
+    user_count, job_count = size(20, 200), size(40, 500)
     users = make_users(make_user, sandbox, user_count, prefix="chaos", latency_ms={"min": 10, "max": 80})
     waves = [users[: min(user_count, job_count - i)] for i in range(0, job_count, user_count)]
     supervisor = topology()

@@ -80,9 +80,12 @@ def client_factory(sandbox: RunningSandbox):
     class SandboxAuth(AccessTokenClient):
         scheme, host = "http://", f"127.0.0.1:{sandbox.port}"
 
-    def make(cls=Orders, seller: str = "acme-us", marketplace: Marketplaces = Marketplaces.US):
+    def make(cls=Orders, seller: str = "acme-us", marketplace: Marketplaces = Marketplaces.US, **options):
         client = cls(
-            credentials=credentials(seller), marketplace=marketplace, auth_token_client_class=SandboxAuth
+            credentials=credentials(seller),
+            marketplace=marketplace,
+            auth_token_client_class=SandboxAuth,
+            **options,
         )
         client.endpoint = sandbox.url
         return client

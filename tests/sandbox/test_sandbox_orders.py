@@ -221,7 +221,9 @@ def test_a_10000_order_seller_pages_quickly(make_sandbox, clock):
     # Given a large seller and quotas refilling fast enough for one page a clock second
     sandbox = make_sandbox(time_scale=100)
     set_profile(sandbox, "megastore", orders=10_000, skus=200)
-    client = client_factory(sandbox)(Orders, seller="megastore")
+    # (the first page builds the 10,000 orders: on a loaded machine that outlasts httpx's default 5 s
+    # read timeout, so the client waits as long as the whole run may take)
+    client = client_factory(sandbox)(Orders, seller="megastore", timeout=15)
     # When a client pages through the whole month
     started = time.monotonic()
     response = client.get_orders(CreatedAfter=iso(MONTH_AGO), CreatedBefore=iso(MIDNIGHT))

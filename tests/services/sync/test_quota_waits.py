@@ -17,10 +17,12 @@ from tests.support import finished, wait_for
 
 @pytest.fixture
 def slow_quota(settings):
-    """Our buckets refill at 100x Amazon's speed (the sandbox at 1000x, so it never throttles us): a
-    getOrders token every 0.6 s, while a thread may sleep 0.1 s for one. Every page after the burst
-    is then a "long" wait, as every page after the burst is at Amazon (one token a minute, 5 s)."""
-    configure(settings, sp_api_quota_time_scale=100.0, sp_api_quota_max_wait_seconds=0.1)
+    """Our buckets refill at 40x Amazon's speed (the sandbox at 1000x, so it never throttles us): a
+    getOrders token every 1.5 s, while a thread may sleep 0.1 s for one. Every page after the burst
+    is then a "long" wait, as every page after the burst is at Amazon (one token a minute, 5 s).
+    (At 0.6 s a token, a loaded machine took that long to store a page, so the next wait was short
+    and the job kept the thread: the other job then finished last.)"""
+    configure(settings, sp_api_quota_time_scale=40.0, sp_api_quota_max_wait_seconds=0.1)
     yield
     configure(settings)
 
@@ -28,10 +30,10 @@ def slow_quota(settings):
 def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending_retries(
     broker, make_user, sandbox, settings, slow_quota, redis_client, producer
 ):
-    # Given a seller with 15 pages of orders whose getOrders burst is spent already (by another
+    # Given a seller with 8 pages of orders whose getOrders burst is spent already (by another
     # process of ours, say), so that every page waits for a token however fast pages are stored, and a
     # worker with a single thread
-    sandbox.state.set_profile("patient-us", {"orders": 1500, "skus": 5, "days": 29})
+    sandbox.state.set_profile("patient-us", {"orders": 800, "skus": 5, "days": 29})
     make_user("u-patient", [("US", "patient-us")])
     spend_the_burst("Atzr|sandbox-patient-us", redis_client)
     make_user("u-other", [("DE", "other-de")])
@@ -40,7 +42,7 @@ def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending
     try:
         # When its job runs, and another user's job is enqueued behind it
         patient = producer.enqueue_user("u-patient")
-        wait_for(lambda: JobStatus.objects.get(job_id=patient.job_id).quota_waits >= 1, timeout=10)
+        wait_for(lambda: JobStatus.objects.get(job_id=patient.job_id).quota_waits >= 1, timeout=30)
         other = producer.enqueue_user("u-other")
         seen = set()
 
@@ -49,8 +51,8 @@ def test_a_long_quota_wait_frees_the_worker_and_the_job_resumes_without_spending
             seen.add((record.status, record.error.type if record.error else None))
             return finished(patient.job_id)
 
-        record = wait_for(done, timeout=30, interval=0.005)
-        other_record = wait_for(lambda: finished(other.job_id), timeout=10)
+        record = wait_for(done, timeout=60, interval=0.005)
+        other_record = wait_for(lambda: finished(other.job_id), timeout=30)
     finally:
         worker.stop()
 
