@@ -27,9 +27,9 @@ pytestmark = pytest.mark.e2e
 
 #: The workers' BROKER_HEARTBEAT_TIMEOUT_MS: a job's lease is 2 s, renewed every 0.5 s.
 HEARTBEAT_TIMEOUT_MS = 4_000
-#: How long h1 stays cut off: three heartbeat timeouts (the issue's).
+#: How long h1 stays cut off: three heartbeat timeouts.
 CUT_SECONDS = 3 * HEARTBEAT_TIMEOUT_MS / 1000
-#: SP-API latency of every call (the issue's 300 ms).
+#: SP-API latency of every call (300 ms, a slow marketplace).
 LATENCY_MS = 300
 THREADS = 3
 
