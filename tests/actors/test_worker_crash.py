@@ -17,7 +17,7 @@ from dramatiq.brokers.redis import MAINTENANCE_SCALE
 
 from models import JobStatus
 from services.sync.processing import done_key
-from tests.support import settings_env, wait_for
+from tests.support import settings_env, start_child, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     make_user(CRASH_USER, list(CRASH_ACCOUNTS))
     sandbox.state.set_faults("crash-us", [{"latencyMs": 800}])
     log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
+    process = start_child(
         [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1",
          "--path", "."],
         env=settings_env(settings, BROKER_HEARTBEAT_TIMEOUT_MS="1500"),  # its job lease: 750 ms

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import BENCHMARKS
+from tests.support import start_child
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_TIMEOUT = 240
@@ -36,7 +37,7 @@ def smoke_runs(tmp_path_factory) -> dict[str, dict]:
         out = folder / f"{name}.json"
         log = (folder / f"{name}.log").open("w")
         command = [sys.executable, "-m", f"bench.{name}", "--size", "smoke", "--json", str(out)]
-        running[name] = (subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), out, log)
+        running[name] = (start_child(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), out, log)
     deadline = time.monotonic() + SMOKE_TIMEOUT
     runs = {}
     for name, (process, out, log) in running.items():

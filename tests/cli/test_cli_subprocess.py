@@ -16,6 +16,7 @@ import pytest
 from services.operations.demo import sandbox_token
 from services.platform.settings import Settings
 from tests.cli.test_cli_doctor import closed_port
+from tests.support import start_child
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +139,7 @@ def test_the_operators_walk_through_on_sellersync_dev(tmp_path):
     bare = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
     dev_env = {**bare, "PORT": str(free_port()), "DEMO_USERS": "0"}
     # When `sellersync dev` runs, and leaves its settings in .sellersync-dev.env for the command
-    process = subprocess.Popen(
+    process = start_child(
         [str(SCRIPT), "dev"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -215,7 +216,7 @@ def test_on_a_terminal_the_token_is_read_at_a_prompt_that_does_not_echo_it(
     # Given a user, and the command run on a terminal (a pseudo-terminal, as an operator's shell)
     make_user("u1")
     leader, follower = pty.openpty()
-    process = subprocess.Popen(
+    process = start_child(
         [str(SCRIPT), "accounts", "add", "u1", "US", "--seller-id", "acme-us"],
         stdin=follower,
         stdout=follower,

@@ -19,7 +19,7 @@ import pytest
 from cron.leader import POLLS_PER_PERIOD
 from services.platform.redis_pool import key
 from tests.cron.cron_support import active_user_ids, queued_user_ids, seeded_ids
-from tests.support import settings_env, wait_for
+from tests.support import settings_env, start_child, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def start(settings, tmp_path: Path, name: str, *args: str, users: int = 0, wait_
     if wait_go:
         command.append("--wait-go")
     log = (tmp_path / f"{name}.log").open("w")
-    process = subprocess.Popen(
+    process = start_child(
         [*command, "--", *args],
         cwd=ROOT,
         env=scheduler_env(settings),

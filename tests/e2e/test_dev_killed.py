@@ -13,7 +13,7 @@ import pytest
 
 from embedded.ports import free_port
 from tests.embedded.test_stack import gone
-from tests.support import wait_for
+from tests.support import start_child, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -45,7 +45,7 @@ def test_dev_mode_killed_with_sigkill_leaves_no_server_or_process_running(tmp_pa
     # Given `python -m devmode` on its own servers, running after its demo sync
     env = {k: v for k, v in os.environ.items() if k in INHERITED}
     env.update(DEMO_USERS="1", PORT=str(free_port()), PYTHONUNBUFFERED="1")
-    dev = subprocess.Popen(
+    dev = start_child(
         [sys.executable, "-m", "devmode"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from embedded.redis_server import start_embedded_redis
-from tests.support import wait_for
+from tests.support import start_child, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def gone(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
 def test_the_servers_of_a_starter_killed_with_sigkill_are_gone_within_seconds():
     # Given a process that started an embedded redis-server and document server
-    starter = subprocess.Popen(
+    starter = start_child(
         [sys.executable, "-c", STARTER], cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     try:

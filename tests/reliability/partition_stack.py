@@ -18,7 +18,7 @@ from embedded.processes import Supervisor, child_environment
 from embedded.redis_server import redis_server_binary
 from tests.reliability.netns import SERVER_ADDRESS, Network
 from tests.reliability.support import worker_command
-from tests.support import settings_env, wait_for
+from tests.support import settings_env, start_child, wait_for
 
 REDIS_PORT, DOCUMENTS_PORT, SANDBOX_PORT = 6379, 27017, 8811
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ class PartitionStack:
     def _start_probe(self) -> None:
         probe = [sys.executable, "-m", "tests.reliability.partition_probe"]
         command = [*self.network.exec_prefix().split(), *probe]
-        self.probe_process = subprocess.Popen(
+        self.probe_process = start_child(
             command, cwd=ROOT, env=child_environment(self.env), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip

@@ -13,6 +13,7 @@ from sp_api.base.exceptions import SellingApiServerException
 
 from tests.sandbox.conftest import START
 from tests.sandbox.helpers import all_orders, iso
+from tests.support import start_child
 
 ROOT = Path(__file__).resolve().parents[2]
 SINCE = iso(START.replace(day=1))
@@ -123,7 +124,7 @@ def test_main_rejects_bad_arguments_in_one_line(args):
 
 
 def test_main_serves_until_interrupted():
-    server = subprocess.Popen(
+    server = start_child(
         [sys.executable, "-m", "sandbox", "--port", "0", "--time-scale", "60"],
         cwd=ROOT,
         stdout=subprocess.PIPE,

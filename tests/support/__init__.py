@@ -35,6 +35,17 @@ def wait_finished(job_id: str, timeout: float = 60.0):
     return wait_for(lambda: finished(job_id), timeout=timeout)
 
 
+def start_child(args, **popen):
+    """``subprocess.Popen(args, **popen)`` for a process a test starts: the kernel SIGTERMs it when the
+    test's process dies, even by SIGKILL, so that an interrupted or killed test run leaves no worker,
+    web or scheduler process running (it stops as on a deploy, and takes its own children with it)."""
+    import signal
+
+    from embedded.lifeline import start_tied
+
+    return start_tied(args, death_signal=signal.SIGTERM, **popen)
+
+
 def settings_env(settings, **overrides: str) -> dict[str, str]:
     """The environment that makes a subprocess read the same ``settings`` (plus ``overrides``)."""
     import os
@@ -54,7 +65,7 @@ class CliWorker:
         self._log = open(log_path, "w")  # noqa: SIM115 (closed by stop)
         command = [sys.executable, "-m", "dramatiq", "actors", "--path", ".",
                    "--processes", str(processes), "--threads", str(threads)]  # fmt: skip
-        self.process = subprocess.Popen(
+        self.process = start_child(
             command, env=settings_env(settings, **env), stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

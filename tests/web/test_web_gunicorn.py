@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from embedded.ports import free_port
-from tests.support import settings_env
+from tests.support import settings_env, start_child
 from tests.web.factory import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def gunicorn(settings) -> Iterator[str]:
     env = settings_env(settings, API_TOKENS=TOKEN, PORT=str(port))
     command = [sys.executable, "-m", "gunicorn", "web.app:get_app()", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "1", "--threads", "2", "--graceful-timeout", "5"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = start_child(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from services.sync.quotas import SEND_MARGIN_SECONDS, USAGE_PLANS, QuotaBuckets
-from tests.support import settings_env
+from tests.support import settings_env, start_child
 
 
 @pytest.fixture
@@ -46,7 +46,9 @@ def test_a_token_due_later_than_the_max_wait_is_not_taken(quotas):
     first = quotas.reserve(bucket, "getOrders", max_wait=0.01)
     again = quotas.reserve(bucket, "getOrders", max_wait=0.01)
     assert not first.taken and first.wait > 0.01
-    assert not again.taken and again.wait == pytest.approx(first.wait, abs=0.01)  # nothing was queued
+    # Nothing was queued: a queued token would put the next one a whole interval (~60 ms) later; time
+    # passing between the two calls (long on a loaded machine) only shortens the second wait
+    assert not again.taken and again.wait <= first.wait + 0.01
 
 
 def test_a_429_empties_the_bucket_with_a_debt_that_doubles_and_a_success_ends_the_strikes(quotas, settings):
@@ -88,7 +90,7 @@ def test_three_worker_processes_on_one_seller_share_one_quota(settings, sandbox)
     start = time.time() + 4.0  # after every process has imported and fetched its LWA token
     env = settings_env(settings, SANDBOX_TIME_SCALE="1000", SP_API_QUOTA_TIME_SCALE=str(scale))
     children = [
-        subprocess.Popen(
+        start_child(
             [sys.executable, "-m", "tests.services.sync.quota_caller", "shared-us", str(calls), str(start)],
             env=env,  # (SANDBOX_TIME_SCALE: 0.0, unset, does not parse back)
             stdout=subprocess.PIPE,
