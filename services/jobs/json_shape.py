@@ -12,6 +12,7 @@ from typing import Any
 from models import AccountResult, JobError, JobStatus, User
 from services.jobs.producer import Enqueued
 from services.jobs.records import Cancellation
+from services.platform.json_fields import fields_json
 
 
 def iso(value: datetime | None) -> str | None:
@@ -23,6 +24,11 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def times_json(source: object, *names: str) -> dict[str, str | None]:
+    """Like :func:`fields_json`, for datetime attributes: each as :func:`iso` writes it."""
+    return {key: iso(value) for key, value in fields_json(source, *names).items()}
+
+
 def error_json(error: JobError | None) -> dict[str, str] | None:
     return None if error is None else {"type": error.type, "message": error.message}
 
@@ -30,38 +36,26 @@ def error_json(error: JobError | None) -> dict[str, str] | None:
 def account_result_json(account: AccountResult) -> dict[str, Any]:
     """One account's part of a job (not the seller account: operations.onboarding.account_json)."""
     return {
-        "region": account.region,
-        "country": account.country,
-        "status": account.status,
+        **fields_json(account, "region", "country", "status"),
         "ordersFetched": account.orders_fetched or 0,
         "durationMs": account.duration_ms,
         "error": error_json(account.error),
-        "firstLookAt": iso(account.first_look_at),
-        "analysedAt": iso(account.analysed_at),
+        **times_json(account, "first_look_at", "analysed_at"),
     }
 
 
 def job_json(job: JobStatus) -> dict[str, Any]:
     return {
-        "jobId": job.job_id,
-        "userId": job.user_id,
-        "status": job.status,
-        "trigger": job.trigger,
+        **fields_json(job, "job_id", "user_id", "status", "trigger"),
         "lane": job.lane or "standard",
         "promotedAt": iso(job.promoted_at),
         "attempts": job.attempts or 0,
         "maxAttempts": job.max_attempts,
         "quotaWaits": job.quota_waits or 0,
-        "queuedAt": iso(job.queued_at),
-        "startedAt": iso(job.started_at),
-        "completedAt": iso(job.completed_at),
-        "failedAt": iso(job.failed_at),
-        "cancelRequestedAt": iso(job.cancel_requested_at),
-        "durationMs": job.duration_ms,
-        "progress": job.progress,
-        "accountsTotal": job.accounts_total,
-        "accountsProcessed": job.accounts_processed,
-        "accountsFailed": job.accounts_failed,
+        **times_json(job, "queued_at", "started_at", "completed_at", "failed_at", "cancel_requested_at"),
+        **fields_json(
+            job, "duration_ms", "progress", "accounts_total", "accounts_processed", "accounts_failed"
+        ),
         "accounts": [account_result_json(a) for a in job.accounts],
         "error": error_json(job.error),
         "worker": job.worker,
@@ -70,12 +64,7 @@ def job_json(job: JobStatus) -> dict[str, Any]:
 
 def enqueued_json(enqueued: Enqueued) -> dict[str, Any]:
     """One user's answer to a manual enqueue (``POST /app/job-status/sync``, ``sellersync enqueue``)."""
-    return {
-        "userId": enqueued.user_id,
-        "jobId": enqueued.job_id,
-        "deduplicated": enqueued.deduplicated,
-        "promoted": enqueued.promoted,
-    }
+    return fields_json(enqueued, "user_id", "job_id", "deduplicated", "promoted")
 
 
 def cancel_json(cancellation: Cancellation) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from services.platform.errors import (
     UnknownAccountError,
     UnknownUserError,
 )
+from services.platform.json_fields import fields_json
 from services.platform.settings import Settings
 from services.sync.marketplaces import marketplace_for
 
@@ -231,11 +232,7 @@ def find_account(user_id: str, country: str) -> SellerAccount | None:
 def account_json(account: SellerAccount) -> dict[str, Any]:
     """An account as operators and clients see it: never its refresh token."""
     return {
-        "region": account.region,
-        "country": account.country,
-        "marketplaceId": account.marketplace_id,
-        "sellerId": account.seller_id,
-        "status": account.status,
+        **fields_json(account, "region", "country", "marketplace_id", "seller_id", "status"),
         "lastSyncedAt": iso(account.last_synced_at),
         "lastError": account.last_error,
     }

@@ -21,6 +21,7 @@ from typing import Any
 import redis
 
 from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount
+from services.platform.json_fields import fields_json
 from services.platform.settings import Settings
 from services.sync import cache
 from services.sync.amazon_time import METRICS_DAYS, metrics_window
@@ -218,11 +219,7 @@ def analyse_and_cache(
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """The cached form of an analysis (what dashboards read)."""
     return {
-        "userId": analysis.user_id,
-        "region": analysis.region,
-        "country": analysis.country,
-        "marketplaceId": analysis.marketplace_id,
-        "period": analysis.period,
+        **fields_json(analysis, "user_id", "region", "country", "marketplace_id", "period"),
         "computedAt": analysis.computed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "kpis": analysis.kpis,
         # A first look is incomplete until the orders backfill ends; dashboards show pending KPIs as such.
