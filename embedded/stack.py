@@ -20,12 +20,13 @@ from typing import Any
 
 from embedded.document_server import EmbeddedDocumentServer, start_document_server
 from embedded.redis_server import EmbeddedRedis, start_embedded_redis
+from embedded.stoppable import Stoppable
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Stack:
+class Stack(Stoppable):
     """The servers in use: those started here (``redis``, ``documents``, ``sandbox``) and those given."""
 
     redis_url: str
@@ -52,12 +53,6 @@ class Stack:
                 stop()
             except Exception:  # a server already gone must not hide what its owner was doing
                 logger.warning("Could not stop a server of the stack.", exc_info=True)
-
-    def __enter__(self) -> Stack:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_stack(

@@ -11,6 +11,8 @@ import socketserver
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+from embedded.stoppable import Stoppable
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,7 +35,7 @@ class QuietHandler(WSGIRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
 
-class BackgroundServer:
+class BackgroundServer(Stoppable):
     """A server running in a daemon thread; ``url`` says where, ``stop()`` ends it."""
 
     def __init__(self, server: ThreadedWSGIServer, thread: threading.Thread) -> None:
@@ -46,12 +48,6 @@ class BackgroundServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
