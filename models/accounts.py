@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 from mongoengine import BooleanField, DateTimeField, Document, EmailField, StringField
 
+from models.stored import stored_in
+
 REGIONS = ("na", "eu", "fe")
 ACCOUNT_STATUSES = ("active", "auth_error", "disabled")
 
@@ -20,15 +22,12 @@ class User(Document):
     last_synced_at = DateTimeField()
     created_at = DateTimeField(default=utcnow)
 
-    meta = {
-        "collection": "users",
-        "auto_create_index": False,
-        "indexes": [
-            {"fields": ["user_id"], "unique": True},
-            # The scheduler's due-user scan: enabled users, oldest sync first.
-            {"fields": ["sync_enabled", "last_synced_at", "user_id"]},
-        ],
-    }
+    meta = stored_in(
+        "users",
+        {"fields": ["user_id"], "unique": True},
+        # The scheduler's due-user scan: enabled users, oldest sync first.
+        {"fields": ["sync_enabled", "last_synced_at", "user_id"]},
+    )
 
 
 class SellerAccount(Document):
@@ -50,14 +49,11 @@ class SellerAccount(Document):
     #: When the first analysis after ``connected_at`` was cached (a first look or a full analysis).
     first_analysis_at = DateTimeField()
 
-    meta = {
-        "collection": "seller_accounts",
-        "auto_create_index": False,
-        "indexes": [
-            {"fields": ["user_id", "marketplace_id"], "unique": True},
-            {"fields": ["status", "user_id"]},
-        ],
-    }
+    meta = stored_in(
+        "seller_accounts",
+        {"fields": ["user_id", "marketplace_id"], "unique": True},
+        {"fields": ["status", "user_id"]},
+    )
 
     @property
     def label(self) -> str:

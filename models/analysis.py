@@ -2,6 +2,8 @@
 
 from mongoengine import BooleanField, DateTimeField, DictField, Document, ListField, StringField
 
+from models.stored import stored_in
+
 
 class Analysis(Document):
     user_id = StringField(required=True)
@@ -16,8 +18,4 @@ class Analysis(Document):
     complete = BooleanField(default=True)
     pending = ListField(StringField())
 
-    meta = {
-        "collection": "analyses",
-        "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "marketplace_id"], "unique": True}],
-    }
+    meta = stored_in("analyses", {"fields": ["user_id", "marketplace_id"], "unique": True})

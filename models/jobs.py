@@ -15,6 +15,8 @@ from mongoengine import (
     StringField,
 )
 
+from models.stored import stored_in
+
 JOB_STATUSES = ("queued", "running", "retrying", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running", "retrying")
 FINISHED_STATUSES = ("completed", "failed", "cancelled")
@@ -94,17 +96,14 @@ class JobStatus(Document):
     #: The TTL index removes the record at this time (JOB_STATUS_RETENTION_DAYS after the last update).
     expires_at = DateTimeField(required=True)
 
-    meta = {
-        "collection": "job_statuses",
-        "auto_create_index": False,
-        "indexes": [
-            {"fields": ["job_id"], "unique": True},
-            {"fields": ["user_id", "-queued_at"]},
-            {"fields": ["status", "-updated_at"]},
-            {"fields": ["-queued_at"]},
-            {"fields": ["expires_at"], "expireAfterSeconds": 0},
-        ],
-    }
+    meta = stored_in(
+        "job_statuses",
+        {"fields": ["job_id"], "unique": True},
+        {"fields": ["user_id", "-queued_at"]},
+        {"fields": ["status", "-updated_at"]},
+        {"fields": ["-queued_at"]},
+        {"fields": ["expires_at"], "expireAfterSeconds": 0},
+    )
 
     @property
     def accounts_total(self) -> int:

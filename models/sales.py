@@ -6,6 +6,8 @@ Money is stored as the decimal strings Amazon sends and computed with ``Decimal`
 
 from mongoengine import DateTimeField, Document, IntField, StringField
 
+from models.stored import stored_in
+
 
 class Order(Document):
     user_id = StringField(required=True)
@@ -21,14 +23,11 @@ class Order(Document):
     items_shipped = IntField(default=0)
     items_unshipped = IntField(default=0)
 
-    meta = {
-        "collection": "orders",
-        "auto_create_index": False,
-        "indexes": [
-            {"fields": ["user_id", "marketplace_id", "amazon_order_id"], "unique": True},
-            {"fields": ["user_id", "marketplace_id", "purchase_date"]},
-        ],
-    }
+    meta = stored_in(
+        "orders",
+        {"fields": ["user_id", "marketplace_id", "amazon_order_id"], "unique": True},
+        {"fields": ["user_id", "marketplace_id", "purchase_date"]},
+    )
 
 
 class SalesMetric(Document):
@@ -45,11 +44,7 @@ class SalesMetric(Document):
     total_sales = StringField(default="0")
     currency = StringField()
 
-    meta = {
-        "collection": "sales_metrics",
-        "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "marketplace_id", "interval"], "unique": True}],
-    }
+    meta = stored_in("sales_metrics", {"fields": ["user_id", "marketplace_id", "interval"], "unique": True})
 
 
 class InventoryItem(Document):
@@ -73,8 +68,4 @@ class InventoryItem(Document):
     #: When our last sync saw this SKU; SKUs not seen by the latest sync are gone from Amazon.
     synced_at = DateTimeField()
 
-    meta = {
-        "collection": "inventory",
-        "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "marketplace_id", "seller_sku"], "unique": True}],
-    }
+    meta = stored_in("inventory", {"fields": ["user_id", "marketplace_id", "seller_sku"], "unique": True})
