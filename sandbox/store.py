@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from sandbox.custom import CustomData, parse_data
 from sandbox.marketplaces import MARKETPLACES
 from sandbox.sellers import Profile, default_profile, synthetic_inventory, synthetic_orders
 
 MAX_ORDERS, MAX_SKUS, MAX_DAYS = 10_000, 1_000, 365
+
+T = TypeVar("T")
 
 
 class ProfileError(ValueError):
@@ -91,46 +95,52 @@ class SellerStore:
     def orders(self, seller: str, marketplace_id: str, now: datetime) -> OrderBook:
         """The seller's orders in that marketplace (including not yet purchased ones of today:
         callers hide orders purchased after ``now``)."""
-        today = now.date()
-        key = (seller, marketplace_id)
-        marketplace = MARKETPLACES[marketplace_id]
-        with self._lock:
-            cached = self._books.get(key)
-            if cached and cached[0] == today:
-                return cached[1]
-            custom = self._custom.get(seller)
-            if custom is not None:
-                mine = [o for o in custom.orders if o.marketplace_id in (None, marketplace_id)]
-                currency = next(
-                    (o.raw["OrderTotal"]["CurrencyCode"] for o in mine if "OrderTotal" in o.raw),
-                    marketplace.currency,
-                )
-                book = OrderBook.of(mine, currency)
-            else:
-                # Generated under the lock: once per seller, marketplace and day, and never twice.
-                profile = self._profiles.get(seller) or default_profile(seller)
-                book = OrderBook.of(
-                    synthetic_orders(seller, marketplace, profile, today),
-                    profile.currency or marketplace.currency,
-                )
-            self._books[key] = (today, book)
-            return book
+        return self._made_today(self._books, seller, marketplace_id, now.date(), self._order_book)
 
     def inventory(self, seller: str, marketplace_id: str, now: datetime) -> list[dict]:
-        today = now.date()
+        return self._made_today(self._inventory, seller, marketplace_id, now.date(), self._summaries)
+
+    def _made_today(
+        self,
+        cache: dict[tuple[str, str], tuple[date, T]],
+        seller: str,
+        marketplace_id: str,
+        today: date,
+        make: Callable[[str, str, date], T],
+    ) -> T:
+        """``make(seller, marketplace_id, today)``, kept in ``cache`` for the rest of the day (or until
+        the seller's profile or data change). Made under the lock: once per seller, marketplace and
+        day, and never twice."""
         key = (seller, marketplace_id)
         with self._lock:
-            cached = self._inventory.get(key)
+            cached = cache.get(key)
             if cached and cached[0] == today:
                 return cached[1]
-            custom = self._custom.get(seller)
-            if custom is not None:
-                summaries = custom.inventory
-            else:
-                profile = self._profiles.get(seller) or default_profile(seller)
-                summaries = synthetic_inventory(seller, MARKETPLACES[marketplace_id], profile, today)
-            self._inventory[key] = (today, summaries)
-            return summaries
+            made = make(seller, marketplace_id, today)
+            cache[key] = (today, made)
+            return made
+
+    def _order_book(self, seller: str, marketplace_id: str, today: date) -> OrderBook:
+        marketplace = MARKETPLACES[marketplace_id]
+        custom = self._custom.get(seller)
+        if custom is not None:
+            mine = [o for o in custom.orders if o.marketplace_id in (None, marketplace_id)]
+            currency = next(
+                (o.raw["OrderTotal"]["CurrencyCode"] for o in mine if "OrderTotal" in o.raw),
+                marketplace.currency,
+            )
+            return OrderBook.of(mine, currency)
+        profile = self._profiles.get(seller) or default_profile(seller)
+        return OrderBook.of(
+            synthetic_orders(seller, marketplace, profile, today), profile.currency or marketplace.currency
+        )
+
+    def _summaries(self, seller: str, marketplace_id: str, today: date) -> list[dict]:
+        custom = self._custom.get(seller)
+        if custom is not None:
+            return custom.inventory
+        profile = self._profiles.get(seller) or default_profile(seller)
+        return synthetic_inventory(seller, MARKETPLACES[marketplace_id], profile, today)
 
     def _forget(self, seller: str) -> None:
         for cache in (self._books, self._inventory):
