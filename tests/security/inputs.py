@@ -1,10 +1,9 @@
-"""What the property tests pass where a value belongs: MongoDB operators, a fixed list of examples
-always tried, and hypothesis derandomized with no database (every run tries the same inputs)."""
+"""What the property tests pass where a value belongs: MongoDB operators and a fixed list of examples
+always tried (their hypothesis settings: tests.support.properties.derandomized)."""
 
 from __future__ import annotations
 
-import hypothesis
-from hypothesis import HealthCheck, example
+from hypothesis import example
 from hypothesis import strategies as st
 
 #: The users the property tests seed.
@@ -19,16 +18,6 @@ OPERATOR_VALUES = st.dictionaries(
 )
 #: Operators that match every record, what no store encodes, a list and None: tried in every test.
 ALWAYS = [{"$ne": None}, {"$regex": ".*"}, {"$in": list(USERS)}, "\ud800", ["u1"], None]
-
-
-def settings(max_examples: int) -> hypothesis.settings:
-    return hypothesis.settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 def with_examples(examples: list, name: str, **others):

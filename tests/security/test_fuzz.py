@@ -17,12 +17,12 @@ import logging
 from urllib.parse import quote, urlencode
 
 import falcon.testing
-import hypothesis
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.security.routes import PATH_VALUES, concrete
+from tests.support.properties import derandomized
 from tests.web.factory import TOKEN
 from web.openapi import build_document
 
@@ -129,13 +129,7 @@ def test_no_request_reaches_a_5xx_or_a_traceback(app, make_user, job, tracebacks
     client = falcon.testing.TestClient(app)
 
     @given(request=requests())
-    @hypothesis.settings(
-        max_examples=800,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @derandomized(800)
     def check(request):
         # When anything is sent, with the token or without
         errors = io.StringIO()

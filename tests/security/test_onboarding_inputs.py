@@ -31,7 +31,8 @@ from services.platform.errors import (
 from services.platform.secrets import decrypt_token
 from services.sync.marketplaces import marketplace_for
 from tests.security import inputs
-from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS, settings
+from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS
+from tests.support.properties import derandomized
 
 #: USERS: u1: sync enabled, an account in US; u2: sync disabled, accounts in US and DE; u3: no account.
 COUNTRY_CODES = ("US", "de", "GB", "UK", "jp")
@@ -64,7 +65,7 @@ ANYTHING = st.one_of(
 EXAMPLES = [*ALWAYS, "u1\n", 7, HUGE]
 #: Stands for an argument left out (save_user's PUT semantics).
 OMITTED = "<omitted>"
-SETTINGS = settings(max_examples=40)
+SETTINGS = derandomized(40)
 
 
 # -- what each value must be, written apart from the checks under test ---------------------------------

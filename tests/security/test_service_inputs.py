@@ -14,10 +14,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from models import JobStatus
-from models.jobs import ACTIVE_STATUSES, TRIGGERS
+from models.jobs import ACTIVE_STATUSES, JOB_STATUSES, TRIGGERS
 from services.platform.errors import InvalidInputError, JobStateError, UnknownJobError, UnknownUserError
 from tests.security import inputs
-from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS, settings
+from tests.security.inputs import ALWAYS, OPERATOR_VALUES, USERS
+from tests.support.properties import derandomized
 
 #: Anything a caller might pass where an id belongs.
 ANYTHING = st.one_of(
@@ -31,7 +32,7 @@ ANYTHING = st.one_of(
     st.lists(st.sampled_from([*USERS, "x"]), max_size=3),
     OPERATOR_VALUES,
 )
-SETTINGS = settings(max_examples=60)
+SETTINGS = derandomized(60)
 
 
 def with_examples(name: str, **others):
@@ -60,6 +61,26 @@ def attempt(action, job_id: object, snapshot) -> tuple[JobStatus | None, object,
         assert was is None if isinstance(refusal, UnknownJobError) else was is not None
         return was, refusal, True
     return was, outcome, snapshot() == before
+
+
+def for_any_job_id(jobs: list[str]):
+    """Runs a property ``check(job_id)`` on the ids of ``jobs`` and on anything else a caller might pass."""
+
+    def decorate(check):
+        return given(job_id=st.one_of(st.sampled_from(jobs), ANYTHING))(
+            with_examples("job_id")(SETTINGS(check))
+        )
+
+    return decorate
+
+
+def refused(outcome: object, was: JobStatus | None, refusable: tuple[str, ...]) -> bool:
+    """True when ``outcome`` is a refusal, after checking it is right: an id naming no job, or a job in
+    one of the ``refusable`` statuses."""
+    if not isinstance(outcome, (UnknownJobError, JobStateError)):
+        return False
+    assert isinstance(outcome, UnknownJobError) or was.status in refusable
+    return True
 
 
 def stored(job_id: object) -> JobStatus | None:
@@ -119,15 +140,12 @@ def test_enqueue_many_skips_what_names_no_user(producer, jobs_in_every_state, sn
 
 
 def test_cancel_gives_a_clean_error_or_cancels_that_job(producer, jobs_in_every_state, snapshot):
-    @given(job_id=st.one_of(st.sampled_from(jobs_in_every_state), ANYTHING))
-    @with_examples("job_id")
-    @SETTINGS
+    @for_any_job_id(jobs_in_every_state)
     def check(job_id):
         # Given any job id, and the record it names (if any) as it was; when the job is cancelled
         was, cancellation, unchanged = attempt(producer.remove_job, job_id, snapshot)
         # Then an id naming no job is refused, and so is a completed or failed job, writing nothing
-        if isinstance(cancellation, (UnknownJobError, JobStateError)):
-            assert isinstance(cancellation, UnknownJobError) or was.status in ("completed", "failed")
+        if refused(cancellation, was, ("completed", "failed")):
             return
         record = cancellation.record
         assert was is not None and record.job_id == job_id
@@ -145,13 +163,10 @@ def test_cancel_gives_a_clean_error_or_cancels_that_job(producer, jobs_in_every_
 
 
 def test_retry_gives_a_clean_error_or_a_job_for_that_user(producer, jobs_in_every_state, snapshot):
-    @given(job_id=st.one_of(st.sampled_from(jobs_in_every_state), ANYTHING))
-    @with_examples("job_id")
-    @SETTINGS
+    @for_any_job_id(jobs_in_every_state)
     def check(job_id):
         was, result, _ = attempt(producer.retry_job, job_id, snapshot)
-        if isinstance(result, (UnknownJobError, JobStateError)):
-            assert isinstance(result, UnknownJobError) or was.status not in ("failed", "cancelled")
+        if refused(result, was, tuple(s for s in JOB_STATUSES if s not in ("failed", "cancelled"))):
             return
         # Only a failed or cancelled job is retried, as a job of its own user
         assert was.status in ("failed", "cancelled") and result.user_id == was.user_id

@@ -13,14 +13,14 @@ What it asserts is the contract of the README's REST API, not schemathesis's gue
 
 from __future__ import annotations
 
-import hypothesis
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given
+from hypothesis import given
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 
 from tests.security.snapshot import store_snapshot
+from tests.support.properties import derandomized
 from tests.web.factory import TOKEN
 from web.apidoc import Part
 from web.health import Health
@@ -113,13 +113,7 @@ def test_the_api_keeps_its_documented_contract(
     # document, each with the token (schemathesis.pytest's fixture loader does not run on pytest 9,
     # so hypothesis drives the operation's strategy directly)
     @given(case=operation.as_strategy(generation_mode=mode, headers=dict(AUTH)))
-    @hypothesis.settings(
-        max_examples=25,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @derandomized(25)
     def check(case):
         response = case.call(headers=AUTH)
         # Then no answer is a server error
