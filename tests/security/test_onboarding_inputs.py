@@ -68,6 +68,16 @@ OMITTED = "<omitted>"
 SETTINGS = derandomized(40)
 
 
+def malformed_user_fields(user_id, email=OMITTED, sync_enabled=OMITTED) -> set[str]:
+    """The REST names of the user's fields given malformed values (OMITTED: a field not given)."""
+    malformed = {"userId"} if not is_user_id(user_id) else set()
+    if email is not OMITTED and not is_email(email):
+        malformed.add("email")
+    if sync_enabled is not OMITTED and not isinstance(sync_enabled, bool):
+        malformed.add("syncEnabled")
+    return malformed
+
+
 # -- what each value must be, written apart from the checks under test ---------------------------------
 def is_user_id(value: object) -> bool:
     """1-128 characters, none '/' or of a control, format, line/paragraph separator or surrogate
@@ -152,12 +162,7 @@ def test_adding_a_user_gives_a_clean_error_or_that_new_user(onboarded, snapshot)
             user = onboarding.add_user(user_id, email=email, sync_enabled=sync_enabled)
         except InvalidInputError as refused:
             # Then a refusal names a field whose value is malformed, and wrote nothing
-            bad = {
-                "userId": not is_user_id(user_id),
-                "email": not is_email(email),
-                "syncEnabled": not isinstance(sync_enabled, bool),
-            }
-            assert bad.get(refused.field), refused
+            assert refused.field in malformed_user_fields(user_id, email, sync_enabled), refused
             assert snapshot() == before
             return
         except AlreadyExistsError:
@@ -192,12 +197,7 @@ def test_saving_a_user_gives_a_clean_error_or_changes_only_the_fields_given(onbo
         try:
             user, created = onboarding.save_user(user_id, **changes)
         except InvalidInputError as refused:
-            bad = {
-                "userId": not is_user_id(user_id),
-                "email": "email" in changes and not is_email(email),
-                "syncEnabled": "sync_enabled" in changes and not isinstance(sync_enabled, bool),
-            }
-            assert bad.get(refused.field), refused
+            assert refused.field in malformed_user_fields(user_id, email, sync_enabled), refused
             assert snapshot() == before
             return
         # Then the user exists with the values given, and the others as they were (or the defaults)
