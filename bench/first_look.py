@@ -37,8 +37,6 @@ from bench.workers import LOGS, Workers, synced_since
 
 DEFAULTS = dict(users=120, latency_ms=300, delay=5.0, big_orders=10_000)
 SIZES = {"smoke": dict(users=6, big_orders=600, delay=1.0), "full": dict(users=1000)}
-HELPS = dict(users="scheduled users in the wave", latency_ms="per SP-API call (wave)",
-             delay="seconds into the wave", big_orders="the big seller's orders")  # fmt: skip
 #: getOrders at Amazon: a burst of 20 pages, then one page (of 100 orders) a minute.
 ORDERS_BURST_PAGES, ORDERS_PAGES_PER_MINUTE, ORDERS_PER_PAGE = 20, 1, 100
 #: What each run may take at most, in seconds (a stuck run fails instead of hanging the benchmark).
@@ -227,7 +225,7 @@ def figures_of(alone: Run, lanes: Run, before: Run, big_orders: int) -> list[Fig
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.first_look", __doc__, DEFAULTS, SIZES, HELPS)
+    args = arguments(argv, "bench.first_look", __doc__, DEFAULTS, SIZES)
     alone, lanes, before = measure(args.users, args.latency_ms, args.delay, args.big_orders)
     details = {
         "users": args.users,

@@ -33,8 +33,6 @@ MAX_WAIT_AMAZON_SECONDS = 5.0
 TARGET = "≥ 0.9"
 DEFAULTS = dict(orders=4000, skus=100, scale=100.0)
 SIZES = {"smoke": dict(orders=2200, skus=5, scale=1000.0), "full": dict(orders=10_000, skus=200)}
-HELPS = dict(orders="orders of the seller (max 10000)", skus="SKUs of the seller (velocity calls)",
-             scale="time scale of quotas")  # fmt: skip
 SELLER = "bench-large-us"
 
 
@@ -93,7 +91,7 @@ def _finished(job_id: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.spapi", __doc__, DEFAULTS, SIZES, HELPS)
+    args = arguments(argv, "bench.spapi", __doc__, DEFAULTS, SIZES)
     record, measured, stats = run_job(args.orders, args.skus, args.scale)
     calls = {op: counts["served"] for op, counts in stats.items() if op in USAGE_PLANS}
     ideal = ideal_seconds(calls, args.scale)

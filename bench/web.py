@@ -45,15 +45,6 @@ TARGET_RATIO = 0.5
 DEFAULTS = dict(seconds=5.0, warmup=1.0, connections=16, client_processes=2, max_requests=200_000, workers=1,
                 threads=4)  # fmt: skip
 SIZES = {"smoke": dict(seconds=0.5, warmup=0.2, connections=4), "full": dict(seconds=10.0)}
-HELPS = dict(
-    seconds="timed seconds per endpoint (default 5)",
-    warmup="untimed seconds first (default 1)",
-    connections="concurrent keep-alive connections",
-    client_processes="load generator processes",
-    max_requests="cap per endpoint",
-    workers="gunicorn workers (both apps)",
-    threads="gunicorn threads per worker (both apps)",
-)
 
 
 @dataclass
@@ -239,7 +230,7 @@ def compare(result: Result, baseline: float, against: str, *, target: bool = Tru
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.web", __doc__, DEFAULTS, SIZES, HELPS)
+    args = arguments(argv, "bench.web", __doc__, DEFAULTS, SIZES)
     if not 0 < args.seconds <= 60 or args.connections > 256:
         raise SystemExit("--seconds must be in (0, 60] and --connections at most 256")
     print("Store: the embedded document server (SecantusDB)")

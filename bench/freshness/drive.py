@@ -160,7 +160,7 @@ class Drive:
 
     def measure_cpu(self) -> None:
         """Each part's CPU since the first wave, and the whole machine's (other work included)."""
-        if not self.meter.started:
+        if self.report.first_wave_minute is None:
             return
         self.meter.stop()
         self.report.cpu_shares = self.meter.shares()
