@@ -18,7 +18,7 @@ SIZES = {"smoke": dict(users=6, hours=0.2, tick_minutes=2.0, processes=1, thread
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv, "bench.freshness", bench.freshness.__doc__, DEFAULTS, SIZES)
-    report = run(**{name: getattr(args, name) for name in DEFAULTS})
+    report = run(args)
     print_report(report)
     finish(report.figures(), {"freshness": asdict(report)}, args.json)
     return 0 if report.min_share is not None and report.min_share >= TARGET_SHARE else 1
