@@ -22,7 +22,7 @@ from pymongo import monitoring
 
 from bench.common import Stack, arguments, seed_users, start_stack, wait_for
 from bench.figures import Figure, finish
-from bench.workers import sender, synced_since
+from bench.workers import sender, wait_synced
 
 DEFAULTS = dict(jobs=40, threads=4)
 SIZES = {"smoke": dict(jobs=3), "full": dict(jobs=200)}
@@ -116,12 +116,12 @@ def _run_jobs(stack: Stack, kind: str, user_ids: list[str], listener: MongoCount
     """Send a job per user (the producer's commands count as the job's) and wait until all are done."""
     from models import JobStatus
 
-    count = synced_since(user_ids, datetime.now(UTC))
+    since = datetime.now(UTC)
     send = sender(stack, kind)
     listener.main_thread_counts = True
     send(user_ids)
     listener.main_thread_counts = False
-    wait_for(lambda: count() >= len(user_ids), timeout=300, interval=0.05, what=f"{kind} cost jobs")
+    wait_synced(user_ids, since, f"{kind} cost jobs", timeout=300)
     if kind == "ours":
         records, done = JobStatus._get_collection(), {"user_id": {"$in": user_ids}, "status": "completed"}
         wait_for(lambda: records.count_documents(done) >= len(user_ids), timeout=120, what="the job records")

@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 from statistics import median
 
-from bench.common import CpuMeter, Stack, arguments, seed_users, start_stack, wait_for
+from bench.common import CpuMeter, Stack, arguments, seed_users, start_stack
 from bench.figures import Figure, finish
-from bench.workers import Workers, sender, synced_since
+from bench.workers import Workers, sender, wait_synced
 
 DEFAULTS = dict(users=60, latency_ms=200, configs="1x10,2x10", rounds=2)
 SIZES = {"smoke": dict(users=4, latency_ms=50, configs="1x2", rounds=1), "full": dict(users=300, rounds=3)}
@@ -60,12 +60,12 @@ def drain_once(
 ) -> tuple[float, float]:
     """Seed ``user_ids``, send a job each to ``workers``, wait until all synced: measured, ideal seconds."""
     sellers = seed_users(stack, user_ids, faults=[{"latencyMs": latency_ms}])
-    count = synced_since(user_ids, datetime.now(UTC))
+    since = datetime.now(UTC)
     send = sender(stack, workers.kind)
     meter = CpuMeter(stack, {"workers": workers.pids}).start()
     started = time.monotonic()
     send(user_ids)
-    wait_for(lambda: count() >= len(user_ids), timeout=600, interval=0.05, what=f"{label} drain")
+    wait_synced(user_ids, since, f"{label} drain", timeout=600)
     measured = time.monotonic() - started
     meter.stop()
     calls = served_calls(stack, sellers)

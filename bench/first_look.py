@@ -25,7 +25,7 @@ import requests
 
 from bench.common import Stack, arguments, process_env, seed_users, start_stack, wait_for
 from bench.figures import Figure, finish
-from bench.workers import LOGS, Workers, synced_since
+from bench.workers import LOGS, Workers, wait_synced
 
 DEFAULTS = dict(users=120, latency_ms=300, delay=5.0, big_orders=10_000)
 SIZES = {"smoke": dict(users=6, big_orders=600, delay=1.0), "full": dict(users=1000)}
@@ -75,8 +75,7 @@ class Topology:
     def tick_and_wait(self, wave: list[str], since: datetime, what: str) -> None:
         """A tick, then wait until every user of ``wave`` synced after ``since``."""
         self.tick()
-        count = synced_since(wave, since)
-        wait_for(lambda: count() >= len(wave), timeout=RUN_TIMEOUT, interval=0.1, what=what)
+        wait_synced(wave, since, what, RUN_TIMEOUT, interval=0.1)
 
     def put(self, path: str, body: dict | None = None, method: str = "PUT") -> None:
         token = self.stack.env["API_TOKENS"]

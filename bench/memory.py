@@ -2,10 +2,9 @@
 
     python -m bench.memory [--jobs 600] [--users 100] [--threads 10]
 
-The Procfile's ``worker`` (one process, ``--threads`` threads) runs waves of one job per user (one
-account each, 20 orders, 2 SKUs: the first wave fetches 30 days, later ones are incremental) until
-``--jobs`` ran. The RSS of the process that runs the jobs is read after 100 jobs, the baseline, and
-at the end (target: growth < 10 %), while the job records accumulate in the document server.
+The Procfile's ``worker`` (one process) runs waves of one job per user (the first wave fetches 30
+days, later ones are incremental) until ``--jobs`` ran; the RSS of the process that runs the jobs
+after 100 jobs is the baseline of its RSS at the end (target: growth < 10 %).
 """
 
 from __future__ import annotations

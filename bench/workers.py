@@ -125,13 +125,11 @@ def _bare_actor(redis_url: str, namespace: str) -> dramatiq.Actor:
     )
 
 
-def synced_since(user_ids: list[str], since: datetime) -> Callable[[], int]:
-    """A counter of the users among ``user_ids`` whose ``last_synced_at`` is at or after ``since``."""
+def wait_synced(
+    user_ids: list[str], since: datetime, what: str, timeout: float, interval: float = 0.05
+) -> None:
+    """Wait until every user of ``user_ids`` has a ``last_synced_at`` at or after ``since``."""
     from models import User
 
-    collection = User._get_collection()
-
-    def count() -> int:
-        return collection.count_documents({"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}})
-
-    return count
+    users, query = User._get_collection(), {"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}}
+    wait_for(lambda: users.count_documents(query) >= len(user_ids), timeout, interval, what)
