@@ -115,14 +115,7 @@ def sender(stack: Stack, kind: str) -> Callable[[list[str]], object]:
 def _bare_actor(redis_url: str, namespace: str) -> dramatiq.Actor:
     """The baseline's actor as its producer declares it: only its name and queue travel."""
     broker = build_bare_broker(redis_url, namespace)
-    return dramatiq.Actor(
-        lambda user_id: None,
-        actor_name="bare_sync",
-        queue_name=BARE_QUEUE,
-        priority=0,
-        broker=broker,
-        options={},
-    )
+    return dramatiq.actor(lambda user_id: None, actor_name="bare_sync", queue_name=BARE_QUEUE, broker=broker)
 
 
 def wait_synced(
