@@ -2,12 +2,9 @@
 
     python -m bench [--full] [--only drain,cost] [--freshness]
 
-Each benchmark runs alone in its own process (``python -m bench.<name> --size ... --json ...``): each
-starts its own loopback servers and installs its own settings, which a process does once. The table
-gives, for every figure, ours, the baseline measured in the same run, their ratio and the target;
-``bench/results.json`` keeps the figures and every benchmark's details. The default size takes a few
-minutes on 2 cores; ``--full`` runs the issue's sizes (100,000 users, 10,000 jobs, 10,000 orders)
-and adds ``bench.freshness``.
+Each benchmark runs in its own process (``python -m bench.<name> --size ... --json ...``), with its
+own loopback servers and settings; ``bench/results.json`` keeps the figures and every benchmark's
+details (README, Performance).
 """
 
 from __future__ import annotations

@@ -2,13 +2,10 @@
 
     python -m dramatiq bench.bare --processes P --threads T      (environment as for our worker)
 
-Stock Dramatiq (a RedisBroker with its default middleware, queue ``bare`` under ``<ns>-bare``) and
-one actor that, for each active seller account of the user, makes the same SP-API calls with the same
-client (python-amazon-sp-api through ``services.sync.spapi_client``) and the same data writes (the orders,
-metrics, inventory and velocity upserts of ``services.sync.fetch``, the analysis, the Redis cache, the
-account's and the user's ``last_synced_at``). What it leaves out is exactly our framework: no job
-records, no per-user dedup, no shared quota buckets, no resumable fetch progress, no cancel checks,
-no worker presence. The difference between the two is what that framework costs.
+Stock Dramatiq (queue ``bare`` under ``<ns>-bare``) and one actor making, for each active account of
+the user, the same SP-API calls with the same client and the same data writes as our job. It leaves
+out exactly our framework: job records, dedup, shared quota buckets, resumable progress, cancel
+checks, worker presence and metrics.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """What every benchmark shares: its loopback servers and settings, seeded users, waiting, CPU and
 memory readings, and the command line.
 
-Every benchmark starts its own servers on 127.0.0.1 with the project's one starter (embedded.stack:
-an embedded redis-server, the embedded document server, the SP-API sandbox in this process), so it
-runs in a fresh clone and sends nothing off the machine; REDIS_URL and MONGODB_URI are deliberately
-ignored.
+Every benchmark starts its own servers on 127.0.0.1 with ``embedded.stack`` (redis-server, the
+document server, the SP-API sandbox in this process): it runs in a fresh clone and sends nothing off
+the machine; REDIS_URL and MONGODB_URI are deliberately ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import argparse
 import functools
 import os
 import random
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -26,25 +24,10 @@ from embedded.stack import Stack as Stack  # (re-exported: what start_stack retu
 from embedded.stack import start_stack as start_servers
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
-
-
-def alternate(rounds: int, *runs: Callable[[int], None]) -> None:
-    """Run each of ``runs`` once per round, in turn (A B A B …): drift hits every side alike."""
-    for index in range(rounds):
-        for run in runs:
-            run(index)
-
-
 # -- servers ------------------------------------------------------------------------------------------
 def start_stack(*, time_scale: float | None = 1000.0, settings: dict[str, str] | None = None) -> Stack:
-    """Start redis-server, the document server and (``time_scale`` not None) the sandbox; install their
-    settings in this process and create the indexes (the release step).
-
-    ``settings`` are extra environment values for every process (this one and the workers); the stack's
-    ``env`` holds them all, and its namespace is ``env["REDIS_NAMESPACE"]``.
-    """
+    """The servers (the sandbox unless ``time_scale`` is None), their settings installed in this process
+    (plus ``settings``, for every process: ``stack.env``), and the indexes created."""
     sandbox = None
     if time_scale is not None:
         from sandbox.config import SandboxConfig
@@ -86,6 +69,8 @@ def process_env(stack: Stack, **extra: str) -> dict[str, str]:
 # -- users ---------------------------------------------------------------------------------------------
 #: Marketplaces that seeded accounts use, one region each, so that a user's accounts differ.
 COUNTRIES = {"US": "na", "DE": "eu", "JP": "fe"}
+#: The small seller of cost, drain and memory: 4-5 SP-API calls a job.
+SMALL_PROFILE = {"orders": 20, "skus": 2, "days": 30}
 
 
 def seed_users(
@@ -93,24 +78,22 @@ def seed_users(
     user_ids: list[str],
     *,
     accounts: Callable[[random.Random], int] = lambda rng: 1,
-    profile: Callable[[random.Random], dict] | None = None,
+    profile: Callable[[random.Random], dict] = lambda rng: dict(SMALL_PROFILE),
     faults: list[dict] | None = None,
-    seed: int = 11,
 ) -> list[str]:
-    """Insert users with 1-3 sandbox seller accounts each (bulk inserts of the real documents), give
-    each seller a sandbox profile and faults; returns the sellers."""
+    """Insert the users and their 1-3 sandbox seller accounts (bulk inserts of the real documents), give
+    each seller a sandbox profile and ``faults``; returns the sellers."""
     from models import SellerAccount, User
 
-    rng = random.Random(seed)
+    rng = random.Random(11)
     users, accounts_docs, sellers = [], [], []
     for user_id in user_ids:
         users.append(User(user_id=user_id, email=f"{user_id}@example.com", sync_enabled=True).to_mongo())
         for country in list(COUNTRIES)[: accounts(rng)]:
             sellers.append(f"{user_id}-{country.lower()}")
             accounts_docs.append(_account(user_id, country, sellers[-1]))
-            if stack.sandbox is not None and profile is not None:
-                stack.sandbox.state.set_profile(sellers[-1], profile(rng))
-            if stack.sandbox is not None and faults:
+            stack.sandbox.state.set_profile(sellers[-1], profile(rng))
+            if faults:
                 stack.sandbox.state.set_faults(sellers[-1], faults)
     for documents, collection in ((users, User), (accounts_docs, SellerAccount)):
         for start in range(0, len(documents), 5000):
@@ -205,10 +188,6 @@ class CpuMeter:
         self.used: dict[str, float] = {}
         self.seconds = 0.0
 
-    @property
-    def started(self) -> bool:
-        return bool(self._before)
-
     def start(self) -> CpuMeter:
         self._before = {name: cpu_seconds(pids()) for name, pids in self.groups.items()}
         self._started = time.monotonic()
@@ -229,24 +208,15 @@ class CpuMeter:
 
 # -- command line ---------------------------------------------------------------------------------------
 def arguments(
-    argv: list[str] | None,
-    module: str,
-    doc: str | None,
-    defaults: dict[str, Any],
-    sizes: dict[str, dict[str, Any]],
-    helps: dict[str, str] | None = None,
+    argv: list[str] | None, module: str, doc: str | None, defaults: dict[str, Any], sizes: dict[str, dict]
 ) -> argparse.Namespace:
     """``python -m <module>``'s options: ``--name`` for each of ``defaults``, ``--size`` and ``--json``.
-
-    Every option the command line leaves at its default takes the value of ``--size`` (smoke: seconds,
-    for the test suite; full: the issue's sizes).
-    """
+    An option left at its default takes the value ``--size`` gives it (smoke: seconds, for the tests;
+    full: the issue's sizes)."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").splitlines()[0])
     for name, default in defaults.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
-                            help=(helps or {}).get(name))  # fmt: skip
-    parser.add_argument("--size", choices=("smoke", "default", "full"), default="default",
-                        help="smoke: seconds, for the test suite; full: the issue's sizes")  # fmt: skip
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    parser.add_argument("--size", choices=("smoke", "default", "full"), default="default")
     parser.add_argument("--json", help="write the figures and details to this file")
     args = parser.parse_args(argv)
     for name, value in sizes.get(args.size, {}).items():

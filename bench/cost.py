@@ -2,18 +2,12 @@
 
     python -m bench.cost [--jobs 40] [--threads 4]
 
-Both kinds run in this process on real Dramatiq workers (``dramatiq.Worker``, 4 threads), against the
-same redis-server, document server and sandbox, one fresh user (one account, 20 orders, 2 SKUs) per
-job:
-
-- ours: ``enqueue_users`` then the ``process_user`` actor with all of our middleware;
-- the baseline: ``bench.bare``'s actor (stock Dramatiq, the same SP-API calls and data writes),
-  sent with a plain ``send()`` loop.
-
-Redis commands are the deltas of ``INFO commandstats`` over the run (the server serves nothing else),
-so the consumers' polling and heartbeats are in them; MongoDB commands are counted by pymongo command
-monitoring in the producer and the worker threads (the benchmark's own polling is left out). Both are
-given per job and by command, so that each extra command of ours can be named.
+Both kinds run in this process on a real ``dramatiq.Worker``, on the same servers and sandbox, one
+fresh user (one account, 20 orders, 2 SKUs) per job: ours (``enqueue_users``, then ``process_user``
+with all our middleware), and ``bench.bare``'s actor (stock Dramatiq, the same SP-API calls and
+writes) sent with a plain ``send()`` loop. Redis commands are the deltas of ``INFO commandstats``
+(the consumers' polling and heartbeats included); MongoDB commands are counted by pymongo command
+monitoring in the producer and the worker threads; both per job and by command.
 """
 
 from __future__ import annotations
@@ -28,20 +22,18 @@ from pymongo import monitoring
 
 from bench.common import Stack, arguments, seed_users, start_stack, wait_for
 from bench.figures import Figure, finish
-from bench.workers import synced_since
+from bench.workers import sender, wait_synced
 
 DEFAULTS = dict(jobs=40, threads=4)
 SIZES = {"smoke": dict(jobs=3), "full": dict(jobs=200)}
-PROFILE = {"orders": 20, "skus": 2, "days": 30}
 
 
 class MongoCounter(monitoring.CommandListener):
-    """Counts commands as ``"<command> <collection>"``, from counted threads only."""
+    """Counts commands as ``"<command> <collection>"``, the main thread's only if ``main_thread_counts``."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.enabled = False
-        self.main_thread_counts = False
+        self.enabled = self.main_thread_counts = False
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -61,40 +53,27 @@ class MongoCounter(monitoring.CommandListener):
         return None
 
 
-def redis_commandstats(client) -> Counter[str]:
-    stats = client.info("commandstats")
-    return Counter({name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()})
-
-
-def run(jobs: int = 40, threads: int = 4) -> tuple[list[Figure], dict]:
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv, "bench.cost", __doc__, DEFAULTS, SIZES)
     listener = MongoCounter()
     monitoring.register(listener)  # before any client exists: the stack connects next
     with start_stack(time_scale=1000.0) as stack:
-        results = {}
-        for kind in ("ours", "bare"):
-            results[kind] = measure(stack, kind, jobs, threads, listener)
-    ours, bare = results["ours"], results["bare"]
-    figures = []
-    for store in ("redis", "mongo"):
-        per_ours, per_bare = ours[f"{store}_per_job"], bare[f"{store}_per_job"]
-        label = "Redis" if store == "redis" else "MongoDB"
-        note = "extra per job: " + extra(ours[f"{store}_by_command"], bare[f"{store}_by_command"], jobs)
-        figures.append(Figure("cost", f"{label} commands per job", per_ours, baseline=per_bare, note=note))
-    return figures, {"cost": {"jobs": jobs, "ours": ours, "bare": bare}}
+        results = {kind: measure(stack, kind, args.jobs, args.threads, listener) for kind in ("ours", "bare")}
+    return finish(report(results, args.jobs), {"cost": {"jobs": args.jobs, **results}}, args.json)
 
 
 def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCounter) -> dict:
-    """Run ``jobs`` jobs of ``kind`` on a worker in this process; the commands they made, per job."""
+    """Run ``jobs`` jobs of ``kind`` on a worker in this process; the commands they made."""
     import dramatiq
 
     from services.platform.redis_pool import get_redis
     from services.platform.settings import get_settings
 
     user_ids = [f"cost-{kind}-{n:04d}" for n in range(jobs)]
-    seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
+    seed_users(stack, user_ids)
     worker = dramatiq.Worker(_broker_of(kind), worker_threads=threads, worker_timeout=100)
     client = get_redis(get_settings())
-    before = redis_commandstats(client)
+    before = _commandstats(client)
     listener.counts.clear()
     listener.enabled = True
     started = time.monotonic()
@@ -106,16 +85,18 @@ def measure(stack: Stack, kind: str, jobs: int, threads: int, listener: MongoCou
         listener.enabled = False
         worker.stop()
     seconds = time.monotonic() - started
-    redis_counts = redis_commandstats(client) - before
+    redis_counts = _commandstats(client) - before
     redis_counts.pop("info", None)
-    mongo_counts = Counter(listener.counts)
     return {
         "seconds": seconds,
-        "redis_per_job": sum(redis_counts.values()) / jobs,
-        "mongo_per_job": sum(mongo_counts.values()) / jobs,
         "redis_by_command": dict(redis_counts.most_common()),
-        "mongo_by_command": dict(mongo_counts.most_common()),
+        "mongo_by_command": dict(listener.counts.most_common()),
     }
+
+
+def _commandstats(client) -> Counter[str]:
+    stats = client.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()})
 
 
 def _broker_of(kind: str):
@@ -133,33 +114,34 @@ def _broker_of(kind: str):
 
 def _run_jobs(stack: Stack, kind: str, user_ids: list[str], listener: MongoCounter) -> None:
     """Send a job per user (the producer's commands count as the job's) and wait until all are done."""
-    import actors
-    from bench.workers import send_bare
-    from services.platform.settings import get_settings
-
-    count = synced_since(user_ids, datetime.now(UTC))
-    listener.main_thread_counts = True
-    if kind == "ours":
-        actors.producer(get_settings()).enqueue_users(user_ids, "manual")
-    else:
-        send_bare(stack, user_ids)
-    listener.main_thread_counts = False
-    wait_for(lambda: count() >= len(user_ids), timeout=300, interval=0.05, what=f"{kind} cost jobs")
-    if kind == "ours":
-        _wait_for_records(user_ids)
-
-
-def _wait_for_records(user_ids: list[str]) -> None:
     from models import JobStatus
 
-    collection = JobStatus._get_collection()
-    wait_for(
-        lambda: (
-            collection.count_documents({"user_id": {"$in": user_ids}, "status": "completed"}) >= len(user_ids)
-        ),
-        timeout=120,
-        what="job records to complete",
-    )
+    since = datetime.now(UTC)
+    send = sender(stack, kind)
+    listener.main_thread_counts = True
+    send(user_ids)
+    listener.main_thread_counts = False
+    wait_synced(user_ids, since, f"{kind} cost jobs", timeout=300)
+    if kind == "ours":
+        records, done = JobStatus._get_collection(), {"user_id": {"$in": user_ids}, "status": "completed"}
+        wait_for(lambda: records.count_documents(done) >= len(user_ids), timeout=120, what="the job records")
+
+
+def report(results: dict[str, dict], jobs: int) -> list[Figure]:
+    """Print each kind's commands per job; the figures: per job, and ours' extra commands by name."""
+    figures = []
+    for store, label in (("redis", "Redis"), ("mongo", "MongoDB")):
+        ours, bare = (results[kind][f"{store}_by_command"] for kind in ("ours", "bare"))
+        for kind, counts in (("ours", ours), ("bare", bare)):
+            results[kind][f"{store}_per_job"] = sum(counts.values()) / jobs
+            print(f"{kind} {label} per job ({results[kind]['seconds']:.1f} s): {_per_job(counts, jobs)}")
+        note = "extra per job: " + extra(ours, bare, jobs)
+        print(f"{label} commands per job: {note}")
+        per_job = {kind: results[kind][f"{store}_per_job"] for kind in ("ours", "bare")}
+        figures.append(
+            Figure("cost", f"{label} commands per job", per_job["ours"], baseline=per_job["bare"], note=note)
+        )
+    return figures
 
 
 def extra(ours: dict[str, int], bare: dict[str, int], jobs: int) -> str:
@@ -171,19 +153,6 @@ def extra(ours: dict[str, int], bare: dict[str, int], jobs: int) -> str:
         if value >= 0.05
     ]
     return ", ".join(shown) or "none"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.cost", __doc__, DEFAULTS, SIZES)
-    figures, details = run(args.jobs, args.threads)
-    for kind in ("ours", "bare"):
-        data = details["cost"][kind]
-        print(f"{kind}: {data['seconds']:.1f} s")
-        print(f"  Redis per job:   {_per_job(data['redis_by_command'], args.jobs)}")
-        print(f"  MongoDB per job: {_per_job(data['mongo_by_command'], args.jobs)}")
-    for figure in figures:
-        print(f"{figure.name}: {figure.note}")
-    return finish(figures, details, args.json)
 
 
 def _per_job(counts: dict[str, int], jobs: int) -> str:

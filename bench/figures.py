@@ -1,8 +1,5 @@
-"""The figures of the benchmarks and their table: what each reports, apart from the code that measures.
-
-Each benchmark returns :class:`Figure` rows: the figure, ours, the baseline measured in the same run,
-their ratio and the target; ``python -m bench`` prints them as one table and keeps them in JSON.
-"""
+"""The figures of the benchmarks (ours, the baseline measured in the same run, their ratio, the
+target) and their table, apart from the code that measures."""
 
 from __future__ import annotations
 
@@ -79,16 +76,20 @@ def table(figures: Iterable[Figure]) -> str:
 
 
 def write_results(figures: list[Figure], extra: dict[str, Any], path: Path = RESULTS) -> None:
+    """``figures`` and ``extra`` as JSON, with the moment and the machine's cores."""
     written = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    figures_json = [asdict(f) for f in figures]
-    document = {"writtenAt": written, "cpus": os.cpu_count(), "figures": figures_json, **extra}
+    document = {
+        "writtenAt": written,
+        "cpus": os.cpu_count(),
+        "figures": [asdict(f) for f in figures],
+        **extra,
+    }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
 
 
-def finish(figures: list[Figure], details: dict[str, Any], json_path: str | None) -> int:
-    """Print the figures' table; write them (and ``details``) to ``json_path``; exit status 0."""
+def finish(figures: list[Figure], details: dict[str, Any], json_path: str | None, status: int = 0) -> int:
+    """Print the figures' table; write them (and ``details``) to ``json_path``; return ``status``."""
     print(table(figures))
     if json_path:
-        document = {"figures": [asdict(f) for f in figures], "details": details}
-        Path(json_path).write_text(json.dumps(document, indent=2, default=str) + "\n")
-    return 0
+        write_results(figures, {"details": details}, Path(json_path))
+    return status

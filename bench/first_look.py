@@ -2,22 +2,14 @@
 
     python -m bench.first_look [--users 120] [--latency-ms 300] [--big-orders 10000]
 
-The production topology on loopback: the Procfile's ``web`` (gunicorn) and ``worker`` (the dramatiq
-CLI, at the Procfile's defaults: 1 process × 3 threads), the scheduler's tick (``python -m
-cron.scheduler --once``), the embedded servers and the SP-API sandbox at Amazon's own quotas (time
-scale 1). The wave's sellers answer every SP-API call after ``--latency-ms``.
-
-1. Warm-up: the wave's users are synced once (their next sync is an hourly one), then made due.
-2. Three runs of the wave, each started by one scheduler tick:
-   - alone: the wave's duration, the baseline of its cost;
-   - lanes: ``--delay`` seconds into the wave, a typical seller and a seller with ``--big-orders``
-     orders connect through the REST onboarding routes; the figure is the seconds from the account
-     PUT's answer to their analysis in the Redis cache;
-   - before: a typical seller's first sync queued as every job was before the lanes (the standard
-     lane), at the same moment: what a new seller waited for.
-The big seller's baseline is the quota arithmetic of its backfill (getOrders: 20 pages at once, then
-one page of 100 a minute), which the full analysis waited for before the first look.
-Targets: the typical seller within 15 s, the big one within 60 s, the wave at most 10 % longer.
+The Procfile's ``web`` and ``worker`` (1 process × 3 threads) and the scheduler's tick on loopback,
+the sandbox at Amazon's own quotas; the wave's sellers answer every call after ``--latency-ms``.
+After a warm-up sync (the wave's next sync is an hourly one), three runs of the wave, each started by
+one tick (README, A new seller's first numbers): alone (the baseline of the wave's duration); lanes
+(``--delay`` s in, a typical and a ``--big-orders`` seller connect through the REST routes: seconds
+from the account PUT's answer to their analysis in the cache); before (the typical seller's first
+sync queued in the standard lane, as before the lanes). The big seller's baseline is the quota
+arithmetic of its backfill. Targets: 15 s, 60 s, the wave at most 10 % longer.
 """
 
 from __future__ import annotations
@@ -33,14 +25,10 @@ import requests
 
 from bench.common import Stack, arguments, process_env, seed_users, start_stack, wait_for
 from bench.figures import Figure, finish
-from bench.workers import LOGS, Workers, synced_since
+from bench.workers import LOGS, Workers, wait_synced
 
 DEFAULTS = dict(users=120, latency_ms=300, delay=5.0, big_orders=10_000)
 SIZES = {"smoke": dict(users=6, big_orders=600, delay=1.0), "full": dict(users=1000)}
-HELPS = dict(users="scheduled users in the wave", latency_ms="per SP-API call (wave)",
-             delay="seconds into the wave", big_orders="the big seller's orders")  # fmt: skip
-#: getOrders at Amazon: a burst of 20 pages, then one page (of 100 orders) a minute.
-ORDERS_BURST_PAGES, ORDERS_PAGES_PER_MINUTE, ORDERS_PER_PAGE = 20, 1, 100
 #: What each run may take at most, in seconds (a stuck run fails instead of hanging the benchmark).
 RUN_TIMEOUT = 1800
 
@@ -49,9 +37,8 @@ RUN_TIMEOUT = 1800
 class Run:
     name: str
     wave_seconds: float = 0.0
-    #: Seller label -> seconds from its account's connection to its analysis in the cache.
+    #: Seller label -> seconds from its connection to its analysis in the cache; whether a first look.
     first_analysis: dict[str, float] = field(default_factory=dict)
-    #: Seller label -> whether that analysis was a first look (complete false).
     first_look: dict[str, bool] = field(default_factory=dict)
 
 
@@ -84,6 +71,11 @@ class Topology:
         status = self.supervisor.run_once("scheduler", "python -m cron.scheduler --once", timeout=600)
         if status != 0:
             raise RuntimeError(f"the scheduler's tick exited {status}")
+
+    def tick_and_wait(self, wave: list[str], since: datetime, what: str) -> None:
+        """A tick, then wait until every user of ``wave`` synced after ``since``."""
+        self.tick()
+        wait_synced(wave, since, what, RUN_TIMEOUT, interval=0.1)
 
     def put(self, path: str, body: dict | None = None, method: str = "PUT") -> None:
         token = self.stack.env["API_TOKENS"]
@@ -156,28 +148,12 @@ def run_wave(topology: Topology, wave: list[str], name: str, arrivals, delay: fl
     for label, connect in arrivals.items():
         timers.append(threading.Thread(target=arrive, args=(label, connect), daemon=True))
         timers[-1].start()
-    topology.tick()
-    count = synced_since(wave, since)
-    wait_for(lambda: count() >= len(wave), timeout=RUN_TIMEOUT, interval=0.1, what=f"the wave of run {name}")
+    topology.tick_and_wait(wave, since, f"the wave of run {name}")
     run.wave_seconds = time.monotonic() - started
     for timer in timers:
         timer.join(RUN_TIMEOUT)
     print(f"  {name}: wave {run.wave_seconds:.1f} s; first analysis {run.first_analysis}", flush=True)
     return run
-
-
-def warm_up(topology: Topology, wave: list[str]) -> None:
-    """Sync the wave once, so that its next sync is an hourly one (incremental orders, fresh velocity)."""
-    since = datetime.now(UTC)
-    topology.tick()
-    count = synced_since(wave, since)
-    wait_for(lambda: count() >= len(wave), timeout=RUN_TIMEOUT, interval=0.2, what="the warm-up sync")
-
-
-def backfill_seconds(orders: int) -> float:
-    """The quota arithmetic of a first orders sync: 20 pages at once, then one page a minute."""
-    pages = math.ceil(orders / ORDERS_PER_PAGE)
-    return max(0, pages - ORDERS_BURST_PAGES) * 60 / ORDERS_PAGES_PER_MINUTE
 
 
 def measure(users: int, latency_ms: int, delay: float, big_orders: int) -> tuple[Run, Run, Run]:
@@ -188,7 +164,7 @@ def measure(users: int, latency_ms: int, delay: float, big_orders: int) -> tuple
         stack.sandbox.state.set_profile("first-big-us", {"orders": big_orders, "skus": 25})
         topology = Topology(stack)
         try:
-            warm_up(topology, wave)
+            topology.tick_and_wait(wave, datetime.now(UTC), "the warm-up sync")
             for seller in sellers:
                 stack.sandbox.state.set_faults(seller, [{"latencyMs": latency_ms}])
             return three_runs(topology, wave, delay)
@@ -212,30 +188,28 @@ def three_runs(topology: Topology, wave: list[str], delay: float) -> tuple[Run, 
     return alone, lanes, before
 
 
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv, "bench.first_look", __doc__, DEFAULTS, SIZES)
+    runs = measure(args.users, args.latency_ms, args.delay, args.big_orders)
+    details = {"users": args.users, "latencyMs": args.latency_ms, "bigOrders": args.big_orders,
+               "runs": {run.name: vars(run) for run in runs}}  # fmt: skip
+    return finish(figures_of(*runs, args.big_orders), details, args.json)
+
+
 def figures_of(alone: Run, lanes: Run, before: Run, big_orders: int) -> list[Figure]:
-    typical, typical_before = lanes.first_analysis["typical"], before.first_analysis["typical"]
-    big, backfill = lanes.first_analysis["big"], backfill_seconds(big_orders)
-    wave, wave_alone = lanes.wave_seconds, alone.wave_seconds
+    """The typical seller against its wait behind the wave, the big one against its backfill's
+    arithmetic (20 pages at once, then one page of 100 a minute), the wave against itself alone."""
+    typical, big = lanes.first_analysis["typical"], lanes.first_analysis["big"]
+    waited, wave, alone_s = before.first_analysis["typical"], lanes.wave_seconds, alone.wave_seconds
+    backfill = max(0, math.ceil(big_orders / 100) - 20) * 60.0
     return [
-        Figure("first_look", "typical seller: connect → analysis", typical, "s", typical_before,
+        Figure("first_look", "typical seller: connect → analysis", typical, "s", waited,
                target="≤ 15", note="baseline: queued behind the wave").check(typical),
         Figure("first_look", f"{big_orders:,}-order seller: connect → first look", big, "s", backfill,
                target="≤ 60", note="baseline: its backfill at Amazon's quotas (arithmetic)").check(big),
-        Figure("first_look", "wave duration with the two sellers", wave, "s", wave_alone,
+        Figure("first_look", "wave duration with the two sellers", wave, "s", alone_s,
                target="≤ 1.10", note="baseline: the wave alone").check(),
     ]  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.first_look", __doc__, DEFAULTS, SIZES, HELPS)
-    alone, lanes, before = measure(args.users, args.latency_ms, args.delay, args.big_orders)
-    details = {
-        "users": args.users,
-        "latencyMs": args.latency_ms,
-        "bigOrders": args.big_orders,
-        "runs": {run.name: vars(run) for run in (alone, lanes, before)},
-    }
-    return finish(figures_of(alone, lanes, before, args.big_orders), details, args.json)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,9 @@
 
     python -m bench.memory [--jobs 600] [--users 100] [--threads 10]
 
-The Procfile's ``worker`` process (one process, ``--threads`` threads) runs waves of one job per user
-for ``--users`` users (one account each, 20 orders, 2 SKUs: the first wave fetches 30 days, later
-waves are incremental syncs, as an hourly schedule makes them), until ``--jobs`` jobs have run. The
-RSS of the process that runs the jobs (the ``dramatiq`` CLI's child) is read after 100 jobs, the
-baseline, and at the end. Target: growth < 10 %. Real job records accumulate in the document server
-meanwhile, as they would.
+The Procfile's ``worker`` (one process) runs waves of one job per user (the first wave fetches 30
+days, later ones are incremental) until ``--jobs`` ran; the RSS of the process that runs the jobs
+after 100 jobs is the baseline of its RSS at the end (target: growth < 10 %).
 """
 
 from __future__ import annotations
@@ -23,32 +20,27 @@ DEFAULTS = dict(jobs=600, users=100, threads=10)
 SIZES = {"smoke": dict(jobs=20, users=5, threads=2), "full": dict(jobs=10_000)}
 #: Jobs after which the baseline RSS is read (smoke: one wave).
 BASELINE_JOBS = 100
-PROFILE = {"orders": 20, "skus": 2, "days": 30}
 
 
-def run(jobs: int = 1000, users: int = 100, threads: int = 10) -> tuple[list[Figure], dict]:
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv, "bench.memory", __doc__, DEFAULTS, SIZES)
     with start_stack(time_scale=1000.0) as stack:
-        user_ids = [f"mem-{n:05d}" for n in range(users)]
-        seed_users(stack, user_ids, profile=lambda rng: dict(PROFILE))
+        user_ids = [f"mem-{n:05d}" for n in range(args.users)]
+        seed_users(stack, user_ids)
         started = time.monotonic()
-        with Workers(stack, "ours", 1, threads) as workers:
-            samples = run_waves(workers, user_ids, jobs, baseline_after=min(BASELINE_JOBS, jobs // 2))
+        with Workers(stack, "ours", 1, args.threads) as workers:
+            samples = run_waves(workers, user_ids, args.jobs, min(BASELINE_JOBS, args.jobs // 2))
     seconds = time.monotonic() - started
     (_, boot), (base_jobs, base), (end_jobs, end) = samples[0], samples[1], samples[-1]
+    growth = 100 * (end - base) / base if base else None
     figure = Figure(
-        "memory",
-        f"worker RSS growth, {end_jobs:,} jobs vs {base_jobs}",
-        100 * (end - base) / base if base else None,
-        unit="%",
-        target="< 10",
+        "memory", f"worker RSS growth, {end_jobs:,} jobs vs {base_jobs}", growth, unit="%", target="< 10",
         note=f"RSS {base:.1f} MB after {base_jobs} jobs, {end:.1f} MB after {end_jobs:,}; boot {boot:.1f} MB",
-    ).check()
-    details = {
-        "samples": samples,
-        "seconds": round(seconds, 1),
-        "jobsPerSecond": round(end_jobs / seconds, 1),
-    }
-    return [figure], details
+    ).check()  # fmt: skip
+    rate = round(end_jobs / seconds, 1)
+    print(f"{rate} jobs/s over {seconds:.1f} s")
+    details = {"samples": samples, "seconds": round(seconds, 1), "jobsPerSecond": rate}
+    return finish([figure], details, args.json)
 
 
 def run_waves(
@@ -77,13 +69,6 @@ def run_waves(
 
 def _rss(workers: Workers) -> float:
     return sum(rss_mb(pid) for pid in workers.worker_pids())
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.memory", __doc__, DEFAULTS, SIZES)
-    figures, details = run(args.jobs, args.users, args.threads)
-    print(f"{details['jobsPerSecond']} jobs/s over {details['seconds']} s")
-    return finish(figures, details, args.json)
 
 
 if __name__ == "__main__":

@@ -2,20 +2,12 @@
 
     python -m bench.spapi [--orders 10000] [--skus 200] [--scale 100]
 
-It prints the measured job duration beside the ideal one. Everything is on loopback: an embedded
-redis-server and document server, the in-process sandbox with ``--scale`` (quotas refill that many
-times faster than Amazon's), one dramatiq worker thread. Our quota buckets use the
-same scale, and SP_API_QUOTA_MAX_WAIT_SECONDS is 5 s of *Amazon* time (5 / scale of real time), so
-the job behaves as in production: every getOrders page after the burst (one token a minute at
-Amazon) hands the job back to the broker and comes back when the token is due; getOrderMetrics
-tokens (every 2 s at Amazon) are slept for.
-
-Ideal duration: each operation needs ``calls`` requests; a full bucket serves ``burst`` at once and
-the rest arrive one per ``1 / rate``: ``max(0, calls - burst) / (rate * scale)``. Our fetch runs the
-operations one after the other, so its ideal is the *sum* over operations (the figure the target
-ideal / measured >= 0.9 refers to); the *max* is the bound for a client that ran the operations of
-one account concurrently, printed too. ``calls`` are the requests the sandbox served: the pages
-needed, nothing retried (the benchmark also prints the 429s, which should be 0).
+One dramatiq worker thread syncs the seller, the sandbox and our quota buckets ``--scale`` times
+faster than Amazon, SP_API_QUOTA_MAX_WAIT_SECONDS 5 s of Amazon time: every getOrders page after the
+burst hands the job back to the broker until its token is due, as in production. The ideal of an
+operation is ``max(0, calls - burst) / (rate * scale)``, ``calls`` the requests the sandbox served;
+our fetch runs the operations in sequence, so the figure is the sum of the ideals / the measured job
+(target ≥ 0.9); the max (a client running them concurrently) is printed too, and the 429s.
 """
 
 from __future__ import annotations
@@ -29,12 +21,8 @@ from services.sync.quotas import USAGE_PLANS
 
 #: Amazon-time seconds a worker thread may sleep for a quota token (production: 5 s of real time).
 MAX_WAIT_AMAZON_SECONDS = 5.0
-#: Quota fidelity: ideal / measured job duration.
-TARGET = "≥ 0.9"
 DEFAULTS = dict(orders=4000, skus=100, scale=100.0)
 SIZES = {"smoke": dict(orders=2200, skus=5, scale=1000.0), "full": dict(orders=10_000, skus=200)}
-HELPS = dict(orders="orders of the seller (max 10000)", skus="SKUs of the seller (velocity calls)",
-             scale="time scale of quotas")  # fmt: skip
 SELLER = "bench-large-us"
 
 
@@ -72,10 +60,7 @@ def run_job(orders: int, skus: int, scale: float) -> tuple[object, float, dict]:
             started = time.monotonic()
             job_id = actors.producer(get_settings()).enqueue_user("u-bench").job_id
             wait_for(
-                lambda: _finished(job_id) is not None,
-                timeout=3600,
-                interval=0.01,
-                what="the large seller's job",
+                lambda: _finished(job_id) is not None, 3600, interval=0.01, what="the large seller's job"
             )
             measured = time.monotonic() - started
             worker.join()  # let the last delivery finish its bookkeeping before the worker stops
@@ -93,9 +78,18 @@ def _finished(job_id: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.spapi", __doc__, DEFAULTS, SIZES, HELPS)
+    args = arguments(argv, "bench.spapi", __doc__, DEFAULTS, SIZES)
     record, measured, stats = run_job(args.orders, args.skus, args.scale)
     calls = {op: counts["served"] for op, counts in stats.items() if op in USAGE_PLANS}
+    figures = report(args, record, measured, stats, calls)
+    finish(
+        figures, {"calls": calls, "ideal": ideal_seconds(calls, args.scale), "measured": measured}, args.json
+    )
+    return 0 if record.status == "completed" else 1
+
+
+def report(args, record, measured: float, stats: dict, calls: dict[str, int]) -> list[Figure]:
+    """Print each operation's calls and ideal; the figure of quota fidelity."""
     ideal = ideal_seconds(calls, args.scale)
     total, bound = sum(ideal.values()), max(ideal.values())
     print(f"seller: {args.orders} orders, {args.skus} SKUs; time scale {args.scale:g}")
@@ -108,15 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ideal (operations concurrently, bound):    {bound:7.2f} s")
     print(f"measured job duration (enqueue to done):   {measured:7.2f} s")
     print(f"ideal / measured: {total / measured:.3f} (sequence), {bound / measured:.3f} (concurrent bound)")
-    figure = Figure(
-        "spapi",
-        f"quota fidelity, ideal/measured ({args.orders:,} orders, {args.skus} SKUs, scale {args.scale:g})",
-        total / measured,
-        target=TARGET,
-        note=f"ideal {total:.2f} s, measured {measured:.2f} s, job {record.status}",
-    ).check()
-    finish([figure], {"calls": calls, "ideal": ideal, "measured": measured}, args.json)
-    return 0 if record.status == "completed" else 1
+    name = f"quota fidelity, ideal/measured ({args.orders:,} orders, {args.skus} SKUs, scale {args.scale:g})"
+    note = f"ideal {total:.2f} s, measured {measured:.2f} s, job {record.status}"
+    return [Figure("spapi", name, total / measured, target="≥ 0.9", note=note).check()]
 
 
 if __name__ == "__main__":

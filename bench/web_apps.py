@@ -1,11 +1,6 @@
-"""The two WSGI apps that bench.web serves with one gunicorn configuration.
-
-- ``bare_app()``: a bare Falcon app, the baselines. ``GET /hello`` answers a constant JSON body (the
-  framework and the server alone); ``GET /job/{job_id}`` does the work of the status-by-id route
-  without ours: the same ``find_one`` by job id on the same document server, its document as JSON.
-- ``sellersync_app()``: the real app of ``web.app`` (auth, validation, services, the real Redis and
-  the document server), with the default max age of the queue-stats snapshot, so its recomputes
-  are part of what is timed.
+"""The two WSGI apps that bench.web serves with one gunicorn configuration: ``bare_app()``, the
+baselines (``GET /hello``, a constant; ``GET /job/{job_id}``, the status-by-id route's ``find_one``
+on the same server, without ours), and ``sellersync_app()``, the real app of ``web.app``.
 """
 
 from __future__ import annotations

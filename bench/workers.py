@@ -1,12 +1,10 @@
-"""Worker processes for the benchmarks: ours (the Procfile's ``worker`` line) or the bare baseline.
-
-Both run as separate processes under ``embedded.processes.Supervisor``, as on a PaaS; their output
-goes to a log file (``bench/logs/``), not to the benchmark's table.
-"""
+"""Worker processes for the benchmarks, ours (the Procfile's ``worker`` line) or the bare baseline
+(``bench.bare``), under ``embedded.processes.Supervisor``, their output in ``bench/logs/``; and how
+each side is sent its jobs."""
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -45,7 +43,7 @@ def build_bare_broker(redis_url: str, namespace: str) -> RedisBroker:
 class Workers:
     """``kind`` "ours" (``dramatiq actors``) or "bare" (``dramatiq bench.bare``), P processes × T threads."""
 
-    def __init__(self, stack: Stack, kind: str, processes: int, threads: int, **env: str) -> None:
+    def __init__(self, stack: Stack, kind: str, processes: int, threads: int) -> None:
         from embedded.processes import Supervisor
         from embedded.procfile import read_procfile
 
@@ -53,15 +51,12 @@ class Workers:
         LOGS.mkdir(exist_ok=True)
         self.log_path = LOGS / f"{kind}-{processes}x{threads}.log"
         self._log = self.log_path.open("w")
-        environment = process_env(
-            stack, WORKER_PROCESSES=str(processes), WORKER_CONCURRENCY=str(threads), **env
-        )
-        self.supervisor = Supervisor(environment, out=self._log)
+        env = process_env(stack, WORKER_PROCESSES=str(processes), WORKER_CONCURRENCY=str(threads))
+        self.supervisor = Supervisor(env, out=self._log)
         if kind == "ours":
             command = read_procfile()["worker"]
         else:
             command = f"python -m dramatiq bench.bare --processes {processes} --threads {threads}"
-        self.started_at = time.monotonic()
         self.supervised = self.supervisor.start("worker", command)
         try:
             wait_for(
@@ -104,32 +99,30 @@ class Workers:
         self.stop()
 
 
-def send_bare(stack: Stack, user_ids: list[str]) -> None:
-    """Send one baseline message per user with a plain ``send()`` loop (a bare producer)."""
-    global _bare_actor
-    if _bare_actor is None:
-        broker = build_bare_broker(stack.redis_url, stack.env["REDIS_NAMESPACE"])
-        _bare_actor = dramatiq.Actor(
-            _no_op, actor_name="bare_sync", queue_name=BARE_QUEUE, priority=0, broker=broker, options={}
-        )
-    for user_id in user_ids:
-        _bare_actor.send(user_id)
+def sender(stack: Stack, kind: str) -> Callable[[list[str]], object]:
+    """How a job per user is sent: ``enqueue_users`` (ours), or a plain ``send()`` loop (the baseline)."""
+    import actors
+    from services.platform.settings import get_settings
+
+    if kind == "ours":
+        producer = actors.producer(get_settings())
+        return lambda user_ids: producer.enqueue_users(user_ids, "manual")
+    bare = _bare_actor(stack.redis_url, stack.env["REDIS_NAMESPACE"])
+    return lambda user_ids: [bare.send(user_id) for user_id in user_ids]
 
 
-_bare_actor: dramatiq.Actor | None = None
+@functools.cache
+def _bare_actor(redis_url: str, namespace: str) -> dramatiq.Actor:
+    """The baseline's actor as its producer declares it: only its name and queue travel."""
+    broker = build_bare_broker(redis_url, namespace)
+    return dramatiq.actor(lambda user_id: None, actor_name="bare_sync", queue_name=BARE_QUEUE, broker=broker)
 
 
-def _no_op(user_id: str) -> None:
-    """The producer's stand-in for the baseline actor (only its name and queue travel)."""
-
-
-def synced_since(user_ids: list[str], since: datetime) -> Callable[[], int]:
-    """A counter of the users among ``user_ids`` whose ``last_synced_at`` is at or after ``since``."""
+def wait_synced(
+    user_ids: list[str], since: datetime, what: str, timeout: float, interval: float = 0.05
+) -> None:
+    """Wait until every user of ``user_ids`` has a ``last_synced_at`` at or after ``since``."""
     from models import User
 
-    collection = User._get_collection()
-
-    def count() -> int:
-        return collection.count_documents({"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}})
-
-    return count
+    users, query = User._get_collection(), {"user_id": {"$in": user_ids}, "last_synced_at": {"$gte": since}}
+    wait_for(lambda: users.count_documents(query) >= len(user_ids), timeout, interval, what)

@@ -14,19 +14,11 @@ from bench.freshness.report import print_report
 
 DEFAULTS = dict(users=150, hours=3.0, scale=60.0, tick_minutes=5.0, processes=2, threads=8, max_processes=4)
 SIZES = {"smoke": dict(users=6, hours=0.2, tick_minutes=2.0, processes=1, threads=4), "full": dict(hours=6.0)}
-HELPS = dict(
-    hours="simulated hours after the first wave",
-    scale="time scale (60: an hour a minute)",
-    tick_minutes="scheduler period, simulated",
-    processes="worker processes at first",
-    threads="threads per worker process",
-    max_processes="cap of the resize",
-)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(argv, "bench.freshness", bench.freshness.__doc__, DEFAULTS, SIZES, HELPS)
-    report = run(**{name: getattr(args, name) for name in DEFAULTS})
+    args = arguments(argv, "bench.freshness", bench.freshness.__doc__, DEFAULTS, SIZES)
+    report = run(args)
     print_report(report)
     finish(report.figures(), {"freshness": asdict(report)}, args.json)
     return 0 if report.min_share is not None and report.min_share >= TARGET_SHARE else 1

@@ -47,22 +47,16 @@ def scaled_settings(scale: float, tick_minutes: float, threads: int) -> dict[str
     }
 
 
-def run(
-    users: int = 300,
-    hours: float = 3.0,
-    scale: float = 60.0,
-    tick_minutes: float = 5.0,
-    processes: int = 2,
-    threads: int = 8,
-    max_processes: int = 4,
-) -> Report:
-    with start_stack(time_scale=scale, settings=scaled_settings(scale, tick_minutes, threads)) as stack:
+def run(args) -> Report:
+    """Seed the users, drive the run, and conclude (``args``: bench.freshness's options)."""
+    settings = scaled_settings(args.scale, args.tick_minutes, args.threads)
+    with start_stack(time_scale=args.scale, settings=settings) as stack:
         import actors  # noqa: F401  (the broker of this process, to read the queue)
 
-        user_ids = [f"fresh-{n:06d}" for n in range(users)]
+        user_ids = [f"fresh-{n:06d}" for n in range(args.users)]
         sellers = seed_users(stack, user_ids, accounts=accounts_of, profile=user_profile)
-        report = Report(users, len(sellers), scale, hours, tick_minutes)
-        drive = Drive(stack, report, user_ids, processes, threads, max_processes)
+        report = Report(args.users, len(sellers), args.scale, args.hours, args.tick_minutes)
+        drive = Drive(stack, report, user_ids, args)
         try:
             drive.sample_until_done()
             drive.measure_cpu()
@@ -76,25 +70,18 @@ def run(
 class Drive:
     """The worker and scheduler of one run, its samples, and the CPU each part used after the first wave."""
 
-    def __init__(
-        self,
-        stack: Stack,
-        report: Report,
-        user_ids: list[str],
-        processes: int,
-        threads: int,
-        max_processes: int,
-    ) -> None:
+    def __init__(self, stack: Stack, report: Report, user_ids: list[str], args) -> None:
         self.stack, self.report, self.user_ids = stack, report, user_ids
-        self.processes, self.threads, self.max_processes = processes, threads, max_processes
+        self.processes, self.threads, self.max_processes = args.processes, args.threads, args.max_processes
         self.real = 60.0 / report.scale  # real seconds per simulated minute
         LOGS.mkdir(exist_ok=True)
         self._log = (LOGS / "freshness.log").open("w")
-        self.supervisor = Supervisor(process_env(stack, WORKER_PROCESSES=str(processes)), out=self._log)
+        env = process_env(stack, WORKER_PROCESSES=str(self.processes))
+        self.supervisor = Supervisor(env, out=self._log)
         self.commands = read_procfile()
         for name in ("worker", "scheduler"):
             self.supervisor.start(name, self.commands[name], restart=True)
-        report.workers.append(f"{processes} × {threads} (start)")
+        report.workers.append(f"{self.processes} × {self.threads} (start)")
         self.meter = CpuMeter(stack, {"workers": self._tree("worker"), "scheduler": self._tree("scheduler")})
         self._machine_before = (0.0, 0.0)
         self.started = time.monotonic()
@@ -160,7 +147,7 @@ class Drive:
 
     def measure_cpu(self) -> None:
         """Each part's CPU since the first wave, and the whole machine's (other work included)."""
-        if not self.meter.started:
+        if self.report.first_wave_minute is None:
             return
         self.meter.stop()
         self.report.cpu_shares = self.meter.shares()
