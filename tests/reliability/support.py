@@ -224,16 +224,27 @@ def all_finished(job_ids: list[str], records=None) -> bool:
     return records.count_documents({"job_id": {"$in": job_ids}, "status": {"$nin": FINISHED_STATUSES}}) == 0
 
 
-def wait_until_finished(job_ids: list[str], timeout: float, records=None) -> None:
-    """Wait for every job to finish; on timeout, fail naming the unfinished ones."""
+def wait_until_finished(job_ids: list[str], timeout: float, records=None, interval: float = 1.0) -> float:
+    """Wait for every job to finish, and return the seconds it took; on timeout, fail naming the
+    unfinished ones."""
+    clock = Stopwatch()
     try:
-        wait_for(lambda: all_finished(job_ids, records), timeout=timeout, interval=1.0)
+        wait_for(lambda: all_finished(job_ids, records), timeout=timeout, interval=interval)
     except AssertionError:
         records = records if records is not None else JobStatus._get_collection()
         stuck = records.find({"job_id": {"$in": job_ids}, "status": {"$nin": FINISHED_STATUSES}})
         raise AssertionError(
             f"unfinished: {[(r['job_id'], r['user_id'], r['status']) for r in stuck]}"
         ) from None
+    return clock.seconds()
+
+
+def completed_once(job_ids: list[str], log_text: str, collection=None) -> Ledger:
+    """The jobs' ledger, once every job is checked to have completed, and none to have completed twice."""
+    outcome = ledger(job_ids, log_text, collection=collection)
+    assert outcome.by_status == {"completed": len(job_ids)}, outcome.by_status
+    assert outcome.duplicated == []
+    return outcome
 
 
 # -- the report ---------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from services.platform.redis_pool import key
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
-    all_finished,
+    completed_once,
     ledger,
     make_users,
     refetched_accounts,
     report,
     size,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import wait_for
@@ -66,13 +67,9 @@ def test_a_worker_stopped_with_jobs_in_flight_requeues_them_and_the_next_worker_
     interrupted = at_stop.get("retrying", 0)
 
     # And the next worker completes every job, resuming after the finished accounts
-    recovery = Stopwatch()
     supervisor.start("worker-2", worker_command(processes=1, threads=3))
-    wait_for(lambda: all_finished(job_ids), timeout=120)
-    recovered = recovery.seconds()
-    outcome = ledger(job_ids, topology.log_path.read_text())
-    assert outcome.by_status == {"completed": len(job_ids)}, outcome.by_status
-    assert outcome.duplicated == []
+    recovered = wait_until_finished(job_ids, timeout=120, interval=0.05)
+    outcome = completed_once(job_ids, topology.log_path.read_text())
     assert interrupted >= 1 and sum(outcome.extra_attempts_by_user().values()) >= interrupted
     assert refetched_accounts(sandbox, users, 1, outcome.extra_attempts_by_user()) == {}
     report(

@@ -18,11 +18,11 @@ from tests.reliability.fencing_log import interleaved, read
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
-    all_finished,
     ledger,
     make_users,
     report,
     size,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import wait_for
@@ -56,7 +56,7 @@ def test_jobs_four_times_the_heartbeat_timeout_on_every_thread_never_run_twice_a
     watch = Stopwatch()
     wait_for(lambda: topology.log_path.read_text().count("started, attempt") >= THREADS, timeout=60)
     supervisor.start("worker-b", worker_command(processes=1, threads=THREADS))
-    wait_for(lambda: all_finished(job_ids), timeout=size(180, 1500), interval=1.0)
+    wait_until_finished(job_ids, size(180, 1500))
 
     # Then every job completed once, with the token of its newest execution on its record
     log = topology.log_path.read_text()

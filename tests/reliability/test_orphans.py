@@ -15,16 +15,16 @@ import pytest
 from actors.parent_watch import DEATH_SIGNAL
 from tests.reliability.support import (
     ReportRow,
-    Stopwatch,
     alive,
-    all_finished,
     children,
+    completed_once,
     kill,
     ledger,
     make_users,
     refetched_accounts,
     report,
     size,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import wait_for
@@ -64,13 +64,9 @@ def test_worker_processes_of_a_killed_main_process_exit_and_a_fresh_worker_compl
     assert "The dramatiq main process" in log and "stopping this worker process" in log
 
     # And a fresh worker completes every job of the wave, each once
-    recovery = Stopwatch()
     supervisor.start("worker-2", worker_command(processes=1, threads=6))
-    wait_for(lambda: all_finished(job_ids), timeout=120, interval=0.5)
-    recovered = recovery.seconds()
-    outcome = ledger(job_ids, topology.log_path.read_text())
-    assert outcome.by_status == {"completed": 60}, outcome.by_status
-    assert outcome.duplicated == []
+    recovered = wait_until_finished(job_ids, timeout=120, interval=0.5)
+    outcome = completed_once(job_ids, topology.log_path.read_text())
     # And no account that had completed was fetched again
     assert refetched_accounts(sandbox, users, 1, outcome.extra_attempts_by_user()) == {}
     report(

@@ -12,12 +12,12 @@ from services.sync.processing import done_key
 from tests.reliability.support import (
     ReportRow,
     Stopwatch,
-    all_finished,
     ledger,
     make_users,
     report,
     seller_name,
     set_up_sellers,
+    wait_until_finished,
     worker_command,
 )
 from tests.support import wait_for
@@ -84,7 +84,7 @@ def test_jobs_of_corrupt_or_deleted_users_fail_with_a_readable_reason_and_harm_n
     wait_for(lambda: redis_client.hlen(done_key(settings, deleted_job)) >= 1, timeout=60)
     User.objects(user_id="poison-deleted").delete()
     SellerAccount.objects(user_id="poison-deleted").delete()
-    wait_for(lambda: all_finished(list(enqueued.values())), timeout=90)
+    wait_until_finished(list(enqueued.values()), timeout=90, interval=0.05)
 
     # Then every healthy job completed
     outcome = ledger([enqueued[u] for u in healthy], topology.log_path.read_text())
