@@ -178,13 +178,24 @@ class JobRecords:
         if startable.update_one(**changes):
             self._started[job_id] = now
             return JobStatus.objects(job_id=job_id).first()
-        if JobStatus.objects(job_id=job_id).only("job_id").first() is not None:
-            return None
+        record = JobStatus.objects(job_id=job_id).first()
+        if record is not None:
+            return record if self._started_by(record, fence) else None
         self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
         if not JobStatus.objects(job_id=job_id, status="queued", **newer).update_one(**changes):
             return None
         self._started[job_id] = now
         return JobStatus.objects(job_id=job_id).first()
+
+    def _started_by(self, record: JobStatus, fence: int | None) -> bool:
+        """Whether a refused start had in fact been applied already: the record runs under this very
+        execution's token. (A start whose reply is lost, its connection cut while the store restarts,
+        is sent again by pymongo's retryable writes or by the caller; that copy's condition then fails
+        on the running record. A fencing token belongs to one execution, so no other start set it.)"""
+        if fence is None or record.status != "running" or record.fence != fence:
+            return False
+        self._started[record.job_id] = record.started_at
+        return True
 
     def promote(self, job_id: str) -> bool:
         """Move a queued standard-lane job into the priority lane; False when it is no longer queued
