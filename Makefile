@@ -32,16 +32,20 @@ format: install
 
 # The suite waits on subprocesses and servers more than it computes, so it runs on more xdist workers
 # than there are cores; each worker starts its own redis-server, document server and sandbox
-# (tests/conftest.py). Whole files go to a worker (loadfile), so a module-scoped fixture (a browser,
-# the benchmarks' smoke runs) is set up once, in the order tests/conftest.py collects them (slowest
-# first; xdist would reorder them by their count of tests). `make test TEST_WORKERS=0` runs it in one
-# process. The reliability scenarios (tests/reliability) then run alone, one after another: they kill
-# and restart servers and workers and time the recovery, and beside the rest of the suite at load 15+
-# the chaos scenario outlasted its bounds.
-TEST_WORKERS ?= 4
+# (tests/conftest.py). A worker gets whole work units (tests/conftest.py's scheduler; --dist must name
+# a mode, not `no`): a lane of reliability scenarios (tests/reliability), run one after another on
+# their worker beside the rest of the suite; a slow test alone; or a whole file, so that a
+# module-scoped fixture (a browser, the benchmarks' smoke runs) is set up once. Units go out in the
+# order tests/conftest.py collects them (the lanes, then the slow tests; xdist would reorder them by
+# their count of tests). `make test TEST_WORKERS=0` runs it all in one process.
+# The document-server restart scenario then runs alone: beside the rest at load 15-50 it once ended
+# with a job whose message a worker had skipped and whose record still said "running" (a real fault
+# or the load: not yet known; the serial runs never showed it).
+TEST_WORKERS ?= 6
+RUN_ALONE := tests/reliability/test_document_server_restart.py
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=tests/reliability $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(RUN_ALONE) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(RUN_ALONE) $(PYTEST_ARGS)
 
 # The locks, from setup.cfg: requirements.txt (install_requires: what a Python buildpack installs) and
 # requirements-dev.txt (plus the dev extra, held to the same pins). Existing pins are kept while they

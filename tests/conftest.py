@@ -86,18 +86,92 @@ def _database_of_this_worker(uri: str, config: pytest.Config) -> str:
     return urlunsplit(parts._replace(path=f"/{database}-{worker}"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files with end-to-end tests (marked ``e2e``: subprocesses, whole topologies) come first.
+#: The reliability scenarios run in lanes: each lane's scenarios one after another on one xdist
+#: worker, the lanes beside each other and beside the rest of the suite. The two restart scenarios
+#: are in different lanes (no two servers are down at once); the lanes take about as long. A scenario
+#: not listed here runs in lane c.
+RELIABILITY_LANES = {
+    "test_document_server_restart.py": "a",
+    "test_orphans.py": "a",
+    "test_deploy.py": "a",
+    "test_redis_restart.py": "b",
+    "test_long_jobs.py": "b",
+    "test_partition.py": "c",
+    "test_chaos.py": "c",
+    "test_poison.py": "c",
+}
+#: Files whose tests each take seconds (subprocesses, whole topologies) and share no fixture with
+#: each other: each test is a work unit of its own. (Checked at collection: a test of one of these
+#: files that used a module-scoped fixture would set it up again on another worker.)
+SPLIT_FILES = (
+    "tests/actors/test_worker_crash.py",
+    "tests/cli/test_cli_subprocess.py",
+    "tests/cron/test_cron_processes.py",
+    "tests/e2e/test_dev_killed.py",
+    "tests/e2e/test_dev_web.py",
+    "tests/e2e/test_first_look.py",
+    "tests/e2e/test_lanes.py",
+    "tests/e2e/test_required_settings.py",
+    "tests/e2e/test_topology.py",
+    "tests/security/test_fuzz.py",
+    "tests/security/test_gunicorn_body_limit.py",
+    "tests/security/test_onboarding_inputs.py",
+    "tests/services/sync/test_spapi_fetch.py",
+    "tests/web/test_web_gunicorn.py",
+    "tests/web/test_web_openapi.py",
+)
+#: Fixture scopes that a whole file shares.
+SHARED_SCOPES = ("class", "module", "package")
 
-    ``make test`` runs ``pytest -n N --dist loadfile --no-loadscope-reorder``, which hands out whole
-    files in this order as workers free up: the slow files start early and the quick ones fill in
-    around them, rather than one slow file starting last and the run waiting for it alone. (The
-    reliability scenarios, in the middle of them, start one after another as workers free up; all
-    started at once, at load 26, the chaos scenario outlasted its 300 s.) A serial run is the same
-    tests in another order.
+
+def work_unit(nodeid: str) -> str:
+    """What one xdist worker runs, one test after another: a reliability lane, a test of
+    SPLIT_FILES alone, or any other test's whole file (its module-scoped fixtures set up once)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/reliability/"):
+        return f"reliability-{RELIABILITY_LANES.get(path.rsplit('/', 1)[1], 'c')}"
+    return nodeid if path in SPLIT_FILES else path
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Work units as ``work_unit`` groups them (``--dist loadgroup`` would do it with marks, but
+    pytest-xdist 3.8 cannot rename pytest 9's node ids, so it hands out single tests)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
+
+
+def _slow(item: pytest.Item) -> bool:
+    return bool(item.get_closest_marker("e2e")) or item.nodeid.split("::", 1)[0] in SPLIT_FILES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The reliability lanes come first, then the end-to-end tests (marked ``e2e``: subprocesses,
+    whole topologies) and the other slow files, then the rest.
+
+    ``make test`` runs ``pytest -n N --no-loadscope-reorder`` with the scheduler above, which hands
+    out work units in this order as workers free up: the longest units start at once and the quick
+    ones fill in around them, rather than one slow unit starting last and the run waiting for it
+    alone. A serial run is the same tests in another order.
     """
-    slow = {item.path for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.path not in slow)
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if item.nodeid.split("::", 1)[0] in SPLIT_FILES and fixtures is not None:
+            shared = [
+                name
+                for name, definitions in fixtures.name2fixturedefs.items()
+                if any(definition.scope in SHARED_SCOPES for definition in definitions)
+            ]
+            if shared:
+                raise pytest.UsageError(f"{item.nodeid} is in SPLIT_FILES but shares fixtures {shared}")
+    reliability = {item for item in items if work_unit(item.nodeid).startswith("reliability-")}
+    slow = {item.path for item in items if _slow(item)}
+    items.sort(key=lambda item: (item not in reliability, item.path not in slow))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

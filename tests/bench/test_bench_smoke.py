@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SMOKE_TIMEOUT = 240
 FIGURE_KEYS = {"benchmark", "name", "ours", "unit", "baseline", "ratio", "target", "ok", "note"}
 
-pytestmark = pytest.mark.e2e
+#: (the module fixture waits up to SMOKE_TIMEOUT for the smoke runs, within the first test's timeout)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(SMOKE_TIMEOUT + 60)]
 
 
 @pytest.fixture(scope="module")
