@@ -38,14 +38,9 @@ format: install
 # module-scoped fixture (a browser, the benchmarks' smoke runs) is set up once. Units go out in the
 # order tests/conftest.py collects them (the lanes, then the slow tests; xdist would reorder them by
 # their count of tests). `make test TEST_WORKERS=0` runs it all in one process.
-# The document-server restart scenario then runs alone: beside the rest at load 15-50 it once ended
-# with a job whose message a worker had skipped and whose record still said "running" (a real fault
-# or the load: not yet known; the serial runs never showed it).
 TEST_WORKERS ?= 6
-RUN_ALONE := tests/reliability/test_document_server_restart.py
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=$(RUN_ALONE) $(PYTEST_ARGS)
-	$(BIN)/python -m pytest $(RUN_ALONE) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The locks, from setup.cfg: requirements.txt (install_requires: what a Python buildpack installs) and
 # requirements-dev.txt (plus the dev extra, held to the same pins). Existing pins are kept while they
