@@ -82,6 +82,8 @@ class Supervisor:
         self.on_line = on_line
         self.processes: dict[str, Supervised] = {}
         self._write_lock = threading.Lock()
+        #: The threads copying each process's output to ``out`` (the finished ones pruned at each start).
+        self._pumps: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._width = PREFIX_WIDTH
         self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
@@ -125,9 +127,11 @@ class Supervisor:
         )
         supervised.process = process
         supervised.starts += 1
-        threading.Thread(
+        pump = threading.Thread(
             target=self._pump, args=(supervised.name, process), name=f"out-{supervised.name}", daemon=True
-        ).start()
+        )
+        self._pumps = [*(p for p in self._pumps if p.is_alive()), pump]
+        pump.start()
 
     # -- output ------------------------------------------------------------------------------------
     def _pump(self, name: str, process: subprocess.Popen) -> None:
@@ -191,6 +195,9 @@ class Supervisor:
             self._kill_group(supervised)
             statuses[supervised.name] = supervised.process.poll()  # type: ignore[union-attr]
         self._watcher.join(timeout=2)
+        # The processes' last lines are written before stop returns: the caller may close ``out`` next.
+        for pump in self._pumps:
+            pump.join(timeout=2)
         return statuses
 
     @staticmethod
