@@ -158,19 +158,9 @@ class JobRecords:
         every earlier start having had a smaller one, and the record keeps it for the later writes.
         """
         now = self.clock()
-        changes = dict(
-            set__status="running",
-            set__started_at=now,
-            set__updated_at=now,
-            set__expires_at=self._expiry(now),
-            set__worker=worker or worker_id(),
-            set__quota_waits=quota_waits,
-            inc__attempts=1 if new_attempt else 0,
-        )
-        newer = {}
-        if fence is not None:
-            changes["set__fence"] = fence
-            newer = {"fence__not__gte": fence}  # a record never started by a fenced execution has none
+        changes = self._start_changes(now, worker, new_attempt, quota_waits, fence)
+        # a record never started by a fenced execution has no token
+        newer = {"fence__not__gte": fence} if fence is not None else {}
         # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
         # every server, where the embedded document server's findAndModify scans the collection.
         runnable = {} if promoted else {"promoted_at": None}
@@ -186,6 +176,23 @@ class JobRecords:
             return None
         self._started[job_id] = now
         return JobStatus.objects(job_id=job_id).first()
+
+    def _start_changes(
+        self, now: datetime, worker: str | None, new_attempt: bool, quota_waits: int, fence: int | None
+    ) -> dict:
+        """The update that marks a job running for this attempt (and under this fencing token)."""
+        changes = dict(
+            set__status="running",
+            set__started_at=now,
+            set__updated_at=now,
+            set__expires_at=self._expiry(now),
+            set__worker=worker or worker_id(),
+            set__quota_waits=quota_waits,
+            inc__attempts=1 if new_attempt else 0,
+        )
+        if fence is not None:
+            changes["set__fence"] = fence
+        return changes
 
     def _started_by(self, record: JobStatus, fence: int | None) -> bool:
         """Whether a refused start had in fact been applied already: the record runs under this very
