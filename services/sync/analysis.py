@@ -8,6 +8,11 @@ Sources, and why:
   than 14 days of its own 30-day sales (units_30d / 30 a day). Out-of-stock SKUs are counted in
   ``skus_out_of_stock`` and not repeated in ``low_stock``.
 Money is serialised as strings with the currency's decimals; ratios as strings too, never floats.
+
+An analysis only moves forward, in MongoDB and in the cache alike: it is written only when it was
+computed later than the one stored. An execution of a job that was cut off from the network between
+its lease check and its writes (services.jobs.lease) may deliver them after a newer execution has
+finished; its older analysis, a first look among them, must not replace the newer one.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import redis
+from mongoengine import NotUniqueError
 
 from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount
+from services.platform.forward_only import moving_forward
 from services.platform.json_fields import fields_json
 from services.platform.settings import Settings
 from services.sync import cache
@@ -157,11 +164,12 @@ def without_pending(kpis: dict[str, Any], pending: Iterable[str]) -> dict[str, A
     return kpis
 
 
-def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[str] = ()) -> Analysis:
+def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[str] = ()) -> Analysis | None:
     """Compute the account's KPIs from the stored data and upsert its Analysis document.
 
     ``pending`` names KPIs the stored data cannot give yet (a first look: services.sync.first_look); they
-    are stored as null, and the analysis is marked incomplete.
+    are stored as null, and the analysis is marked incomplete. Returns None, having written nothing,
+    when the stored analysis was computed at ``now`` or later (see the module docstring).
     """
     pending = list(pending)
     today = now.astimezone(UTC).date()
@@ -193,11 +201,26 @@ def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[
         complete=not pending,
         pending=pending,
     )
-    Analysis.objects(**scope).update_one(
-        upsert=True, **{f"set__{name}": value for name, value in fields.items()}
-    )
+    if not _store_forward(scope, fields, now):
+        return None
     # What was just stored, without reading it back (one round trip less per analysis).
     return Analysis(**scope, **fields)
+
+
+def _store_forward(scope: dict[str, str], fields: dict[str, Any], now: datetime) -> bool:
+    """Upsert the analysis unless the stored one was computed at ``now`` or later; whether it did.
+
+    One conditional upsert. When the condition fails on a stored analysis, the upsert's insert meets
+    the unique index: that analysis is newer. (Two first analyses inserted at once meet it too; the
+    plain update that follows then decides by the same condition.)
+    """
+    changes = {f"set__{name}": value for name, value in fields.items()}
+    newer_than_stored = Analysis.objects(**scope, **moving_forward("computed_at", now))
+    try:
+        newer_than_stored.update_one(upsert=True, **changes)
+        return True
+    except NotUniqueError:
+        return bool(newer_than_stored.update_one(**changes))
 
 
 def analyse_and_cache(
@@ -207,9 +230,12 @@ def analyse_and_cache(
     settings: Settings,
     client: redis.Redis,
     pending: Iterable[str] = (),
-) -> Analysis:
-    """Analyse the account (``analyse_account``) and write the result to the dashboards' cache."""
+) -> Analysis | None:
+    """Analyse the account (``analyse_account``) and write the result to the dashboards' cache; None
+    when a newer analysis is stored (nothing written)."""
     analysis = analyse_account(account, now, pending=pending)
+    if analysis is None:
+        return None
     cache.write_analysis(
         account.user_id, account.country, analysis_json(analysis), settings=settings, client=client
     )
@@ -218,9 +244,11 @@ def analyse_and_cache(
 
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """The cached form of an analysis (what dashboards read)."""
+    # Always to the millisecond (what MongoDB keeps): one width, so the cache can compare them as text.
+    computed_at = analysis.computed_at.astimezone(UTC).isoformat(timespec="milliseconds")
     return {
         **fields_json(analysis, "user_id", "region", "country", "marketplace_id", "period"),
-        "computedAt": analysis.computed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "computedAt": computed_at.replace("+00:00", "Z"),
         "kpis": analysis.kpis,
         # A first look is incomplete until the orders backfill ends; dashboards show pending KPIs as such.
         "complete": analysis.complete is not False,

@@ -83,12 +83,15 @@ def cache_first_look(
     client: redis.Redis,
     clock: Callable[[], datetime],
     clients_for: Callable[..., AccountClients],
+    check: Callable[[], None] = lambda: None,
 ) -> FirstLook:
     """Cache the account's first look, once per job.
 
-    Raises QuotaWait (the job resumes here later). Any other failure is returned, not raised: it is
-    the account's outcome in this attempt (the full sync would meet it again), and the other
-    accounts still get their first looks.
+    Raises QuotaWait (the job resumes here later), and LeaseLost from ``check`` (the job lease's:
+    called after the analysis's time is taken, so that a stored analysis's time is always one at
+    which its execution still held the lease). Any other failure is returned, not raised: it is the
+    account's outcome in this attempt (the full sync would meet it again), and the other accounts
+    still get their first looks.
     """
     cached = cached_first_look(progress)
     if cached is not None:
@@ -103,6 +106,7 @@ def cache_first_look(
     except Exception as exc:
         return FirstLook(error=exc)
     now = clock()
+    check()
     analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS)
     progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
     logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)

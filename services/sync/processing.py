@@ -225,6 +225,7 @@ class _Job:
             client=self.client,
             clock=self.clock,
             clients_for=self.clients_for,
+            check=self.check,
         )
         if look.new:
             if self.job_id:
@@ -328,7 +329,7 @@ def _sync_account(
 def _analyse(account: SellerAccount, job: _Job) -> datetime:
     """Analyse and cache the fetched account and note its sync (forward only); returns when."""
     analysed_at = job.clock()
-    job.check()
+    job.check()  # after the clock: the analysis's time is one at which this execution held the lease
     analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
     SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
         set__last_synced_at=analysed_at, unset__last_error=True
