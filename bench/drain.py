@@ -70,9 +70,11 @@ def drain_once(
     meter.stop()
     calls = served_calls(stack, sellers)
     ideal = calls * latency_ms / 1000 / (workers.processes * workers.threads)
+    per_job_ms = meter.used["workers"] / len(user_ids) * 1000
     print(
         f"  drain {label}: {len(user_ids)} jobs, {calls} SP-API calls, measured {measured:6.2f} s, "
-        f"ideal {ideal:6.2f} s, ratio {measured / ideal:.3f}; CPU (share of a core): {meter.line()}",
+        f"ideal {ideal:6.2f} s, ratio {measured / ideal:.3f}; CPU (share of a core): {meter.line()}; "
+        f"worker CPU per job {per_job_ms:.1f} ms",
         flush=True,
     )
     return measured, ideal
