@@ -86,7 +86,9 @@ def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, w
 #: command but the broker's idle polling (see ``_redis_commands_of_the_job``). Measured on this code;
 #: lower them when a change removes a round trip, never raise them without saying why in the commit.
 FIRST_SYNC_MONGODB_COMMANDS = 30
-FIRST_SYNC_REDIS_COMMANDS = 78
+#: Redis: 82 since the analysis moves forward in the cache too (each of the first sync's two cache
+#: writes is a script, GET + SET inside, where it was one SET: the same round trips, 4 commands more).
+FIRST_SYNC_REDIS_COMMANDS = 82
 #: Redis slack: a broker maintenance pass (Dramatiq's ``maintenance_chance`` per fetch) can run inside
 #: a fetch of the job's own message and add its few commands; nothing else in the count is timed.
 REDIS_NOISE = 1
