@@ -340,6 +340,21 @@ def stored_content(settings, redis_client) -> dict[str, list]:
     }
 
 
+def content_differences(expected: dict[str, list], found: dict[str, list]) -> dict[str, dict[str, list]]:
+    """What differs between two ``stored_content`` readings, whole: per part, the rows only one of them
+    holds, a row held twice counting twice (empty when they are equal). An assertion on it names every
+    differing row in full, where pytest's comparison of the two readings cuts its diff short."""
+    differences = {}
+    for part in sorted(expected.keys() | found.keys()):
+        was, now = Counter(expected.get(part, [])), Counter(found.get(part, []))
+        if was != now:
+            differences[part] = {
+                "missing": sorted((was - now).elements()),
+                "unexpected": sorted((now - was).elements()),
+            }
+    return differences
+
+
 def forget_synced_data(settings, redis_client) -> None:
     """Back to before the first sync: no data, no jobs, no watermarks (users and accounts stay)."""
     from models import Analysis, InventoryItem, Order, SalesMetric, SellerAccount, User
