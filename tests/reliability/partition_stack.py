@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from embedded.document_server import server_script
+from embedded.document_server import document_server_uri, server_script
 from embedded.processes import Supervisor, child_environment
 from embedded.redis_server import redis_server_binary
 from tests.reliability.netns import SERVER_ADDRESS, Network
@@ -30,7 +30,7 @@ def stack_env(settings, heartbeat_timeout_ms: int) -> dict[str, str]:
     return settings_env(
         settings,
         REDIS_URL=f"redis://{SERVER_ADDRESS}:{REDIS_PORT}/0",
-        MONGODB_URI=f"mongodb://{SERVER_ADDRESS}:{DOCUMENTS_PORT}/sellersync-partition?directConnection=true",
+        MONGODB_URI=document_server_uri(SERVER_ADDRESS, DOCUMENTS_PORT, "sellersync-partition"),
         SP_API_ENDPOINT=sandbox,
         SP_API_LWA_ENDPOINT=sandbox,
         BROKER_HEARTBEAT_TIMEOUT_MS=str(heartbeat_timeout_ms),
