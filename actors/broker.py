@@ -1,9 +1,9 @@
 """The broker, built once from settings before any actor is declared.
 
 RedisBroker on the one Redis pool, under REDIS_NAMESPACE (or RabbitmqBroker when BROKER_URL is
-``amqp://``), with middleware: AgeLimit, TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications,
-CurrentMessage, our WorkerPresence, ParentDeathWatch (a CLI worker process whose main process died
-stops), JobLeaseMiddleware (one execution of a job at a time) and JobStatusMiddleware, and Retries
+``amqp://``), with middleware: AgeLimit, JobLeaseMiddleware (one execution of a job at a time),
+TimeLimit (JOB_TIME_LIMIT_SECONDS), ShutdownNotifications, CurrentMessage, our WorkerPresence,
+ParentDeathWatch (a CLI worker process whose main process died stops), JobStatusMiddleware, and Retries
 (JOB_MAX_RETRIES, exponential backoff with jitter; ``actors.retries.JobRetries``, which requeues a
 wait for an SP-API quota token, or a delivery that lost its lease, without counting it).
 
@@ -42,12 +42,16 @@ def build_middleware(settings: Settings) -> list:
     client = get_redis(settings)
     return [
         AgeLimit(max_age=MAX_MESSAGE_AGE_MS),
+        # Before TimeLimit and ShutdownNotifications, whose exceptions are raised asynchronously in the
+        # job's thread: the lease is taken before, and released after, the thread can be interrupted.
+        # Listed after them, a stop signal that landed as the take's reply came back left the lease
+        # in Redis unknown to the thread, and the job's retry waited for it to run out.
+        JobLeaseMiddleware(LeaseKeeper(client, settings)),
         TimeLimit(time_limit=settings.job_time_limit_seconds * 1000),
         ShutdownNotifications(notify_shutdown=True),
         CurrentMessage(),
         WorkerPresence(Presence(settings, client)),
         ParentDeathWatch(),
-        JobLeaseMiddleware(LeaseKeeper(client, settings)),
         JobStatusMiddleware(
             JobRecords(settings), ActiveJobs(settings, client), WorkerMetrics(client, settings)
         ),

@@ -48,3 +48,43 @@ def _delayed_copy(broker, settings, job_id: str) -> dict | None:
             if message["message_id"] == job_id:
                 return message
     return None
+
+
+def test_a_stop_signal_as_a_job_lease_is_taken_leaves_no_lease_behind(
+    broker, make_user, settings, redis_client, producer, monkeypatch
+):
+    # Given a user's queued job, and a worker whose stop signal arrives just as the job's lease is
+    # taken (Dramatiq's ShutdownNotifications raises Shutdown in every thread it was told to watch)
+    make_user("u-stopped", [("US", "stopped-us")])
+    from dramatiq.middleware import ShutdownNotifications
+
+    from actors.job_lease_middleware import JobLeaseMiddleware
+
+    enqueued = producer.enqueue_user("u-stopped", "manual")
+    shutdown = next(m for m in broker.middleware if isinstance(m, ShutdownNotifications))
+    keeper = next(m for m in broker.middleware if isinstance(m, JobLeaseMiddleware)).keeper
+    take = keeper.acquire
+    taken: list = []
+
+    def take_then_stop(job_id: str):
+        lease = take(job_id)
+        taken.append(lease)
+        shutdown.manager.shutdown()
+        for _ in range(10_000):  # bytecode boundaries, where a pending Shutdown is raised
+            pass
+        return lease
+
+    monkeypatch.setattr(keeper, "acquire", take_then_stop)
+
+    # When a worker takes the message and the delivery ends
+    import dramatiq
+
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        wait_for(lambda: taken, timeout=20)
+        lease = f"{settings.redis_namespace}:job:{enqueued.job_id}:lease"
+        # Then the job's lease does not outlive the delivery that took it
+        wait_for(lambda: not redis_client.exists(lease), timeout=10)
+    finally:
+        worker.stop()
