@@ -17,6 +17,8 @@ from embedded.lifeline import stop_process
 from embedded.processes import Supervisor
 from embedded.procfile import read_procfile
 
+#: The shortest heartbeat timeout a scaled run uses (ms): the reliability scenarios' partition and long jobs.
+HEARTBEAT_FLOOR_MS = 4_000
 #: Simulated minutes the first wave may take before the run gives up.
 FIRST_WAVE_MAX_MINUTES = 6 * 60
 
@@ -43,6 +45,11 @@ def scaled_settings(scale: float, tick_minutes: float, threads: int) -> dict[str
         "JOB_MAX_BACKOFF_MS": str(max(100, int(3_600_000 / scale))),
         "JOB_TIME_LIMIT_SECONDS": str(max(30, int(900 / scale) * 4)),
         "SP_API_RETRY_WAIT_SECONDS": "0.05",
+        # The heartbeat timeout, and the job lease that is half of it (services.jobs.lease): unscaled,
+        # a lease left behind by a stopped worker holds its job back 30 real seconds, half an
+        # interval here, where production loses 30 s of 60 minutes. Not below the 4 s the
+        # reliability scenarios run with: a consumer heartbeats about once a second when idle.
+        "BROKER_HEARTBEAT_TIMEOUT_MS": str(max(HEARTBEAT_FLOOR_MS, int(60_000 / scale))),
         "WORKER_CONCURRENCY": str(threads),
     }
 
