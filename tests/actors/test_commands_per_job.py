@@ -62,6 +62,9 @@ def test_a_one_account_job_stays_within_its_mongodb_commands(counting, broker, w
     make_user("u-cost", [("US", "cost-us")])
     first = producer.enqueue_users(["u-cost"], "schedule")[0]
     wait_for(lambda: finished(first.job_id), timeout=60)
+    # (and its hold on the user released: the worker frees it just after the record's end, and an
+    # enqueue in between would read the record and the user to find the hold stale)
+    wait_for(lambda: producer.active.current("u-cost") is None, timeout=10)
     counting.counts.clear()
 
     # When it is enqueued and a worker syncs it (the test's own polling is not counted)
