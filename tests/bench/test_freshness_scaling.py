@@ -24,7 +24,7 @@ def test_a_job_lease_left_behind_holds_its_job_a_small_part_of_the_interval_at_a
     assert simulated_minutes(settings.broker_heartbeat_timeout_ms, 60) <= INTERVAL_MINUTES / 10
 
 
-def test_at_the_real_pace_the_lease_is_production_s():
+def test_at_the_real_pace_the_heartbeat_timeout_and_so_the_lease_are_the_defaults():
     # Given no compression, Then the heartbeat timeout and the lease are the defaults
     settings = Settings.from_env(scaled_settings(scale=1, tick_minutes=5, threads=8))
     assert settings.broker_heartbeat_timeout_ms == Settings().broker_heartbeat_timeout_ms
