@@ -46,15 +46,16 @@ class JobStatusMiddleware(Middleware):
         if message.actor_name not in JOB_ACTORS:
             return
         logs.bind(job_id=message.message_id, user_id=user_id_of(message))
-        record = self.records.start(
+        fence = current_fence()
+        started = self.records.start(
             message.message_id,
             user_id_of(message),
             new_attempt=not message.options.get(QUOTA_RESUME),
             quota_waits=message.options.get("quota_waits", 0),
             promoted=bool(message.options.get(PROMOTED)),
-            fence=current_fence(),
+            fence=fence,
         )
-        if record is None:
+        if not started:
             logger.info(
                 "Skipping job %s: it was cancelled, has finished, or runs in the priority lane.",
                 message.message_id,
@@ -62,13 +63,16 @@ class JobStatusMiddleware(Middleware):
             message.options[NOT_RUNNABLE] = True
             raise SkipMessage()
         self._started[message.message_id] = time.monotonic()
-        logger.info(
-            "Job %s for user %s started, attempt %d, fencing token %s.",
-            record.job_id,
-            record.user_id,
-            record.attempts,
-            record.fence,
-        )
+        job_id, user_id = message.message_id, user_id_of(message)
+        if message.options.get(QUOTA_RESUME):
+            logger.info(
+                "Job %s for user %s resumed after a quota wait, fencing token %s.", job_id, user_id, fence
+            )
+        else:
+            retry = message.options.get("retries", 0)
+            logger.info(
+                "Job %s for user %s started (retry %d), fencing token %s.", job_id, user_id, retry, fence
+            )
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         if message.actor_name not in JOB_ACTORS:

@@ -17,7 +17,7 @@ from models import SellerAccount, User, utcnow
 from services.platform.required_settings import settings_for_process_or_exit
 from services.platform.store import connect_store
 from services.sync import cache
-from services.sync.analysis import analyse_account, analysis_json
+from services.sync.analysis import AnalysisInputs, analyse_account, analysis_json
 from services.sync.fetch import fetch_account
 from services.sync.spapi_client import account_clients
 
@@ -33,8 +33,11 @@ def bare_sync(user_id: str) -> None:
         now = utcnow()
         # Stock: no shared quota buckets and no worker metrics, so the cost of ours is what we add.
         with account_clients(account, _settings, quotas=None, metrics=None) as clients:
-            fetch_account(account, clients, now)
-        analysis = analyse_account(account, now)
+            fetched = fetch_account(account, clients, now)
+        # The same analysis inputs as ours: what was just fetched, the order statuses read.
+        analysis = analyse_account(account, now, inputs=AnalysisInputs(fetched.metrics, fetched.stock))
         cache.write_analysis(user_id, account.country, analysis_json(analysis), settings=_settings)
-        SellerAccount.objects(id=account.id).update_one(set__last_synced_at=now)
+        SellerAccount.objects(id=account.id).update_one(
+            set__last_synced_at=now, set__orders_cursor=fetched.watermark
+        )
     User.objects(user_id=user_id).update_one(set__last_synced_at=utcnow())

@@ -145,8 +145,8 @@ class JobRecords:
         quota_waits: int = 0,
         promoted: bool = False,
         fence: int | None = None,
-    ) -> JobStatus | None:
-        """Mark the job running; None when it must not run (cancelled, finished, or promoted away).
+    ) -> bool:
+        """Mark the job running; False when it must not run (cancelled, finished, or promoted away).
 
         ``new_attempt`` is False when the job resumes after a quota wait: that is the same attempt.
         ``running`` may be left for ``running`` again: that is a redelivery after a worker died.
@@ -161,21 +161,21 @@ class JobRecords:
         changes = self._start_changes(now, worker, new_attempt, quota_waits, fence)
         # a record never started by a fenced execution has no token
         newer = {"fence__not__gte": fence} if fence is not None else {}
-        # An update, then a read by job_id, rather than one findAndModify: both use the job_id index on
-        # every server, where the embedded document server's findAndModify scans the collection.
+        # One update, not read back: the caller knows what it wrote (a findAndModify would scan the
+        # collection on the embedded document server). Only a refused start reads the record.
         runnable = {} if promoted else {"promoted_at": None}
         startable = JobStatus.objects(job_id=job_id, status__in=ACTIVE_STATUSES, **runnable, **newer)
         if startable.update_one(**changes):
             self._started[job_id] = now
-            return JobStatus.objects(job_id=job_id).first()
+            return True
         record = JobStatus.objects(job_id=job_id).first()
         if record is not None:
-            return record if self._started_by(record, fence) else None
+            return self._started_by(record, fence)
         self.new_record(job_id, user_id, "manual", now=now).save(force_insert=True)
         if not JobStatus.objects(job_id=job_id, status="queued", **newer).update_one(**changes):
-            return None
+            return False
         self._started[job_id] = now
-        return JobStatus.objects(job_id=job_id).first()
+        return True
 
     def _start_changes(
         self, now: datetime, worker: str | None, new_attempt: bool, quota_waits: int, fence: int | None

@@ -1,4 +1,4 @@
-"""The KPIs of one seller account, computed in Decimal from what the fetch stored.
+"""The KPIs of one seller account, computed in Decimal from what the fetch stored (or had just fetched).
 
 Sources, and why:
 - revenue, orders, units and the 30 daily rows come from getOrderMetrics (Amazon's own daily sums,
@@ -164,31 +164,47 @@ def without_pending(kpis: dict[str, Any], pending: Iterable[str]) -> dict[str, A
     return kpis
 
 
-def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[str] = ()) -> Analysis | None:
-    """Compute the account's KPIs from the stored data and upsert its Analysis document.
+@dataclass
+class AnalysisInputs:
+    """What an analysis reads, when the job has it already: what it fetched a moment before.
 
-    ``pending`` names KPIs the stored data cannot give yet (a first look: services.sync.first_look); they
-    are stored as null, and the analysis is marked incomplete. Returns None, having written nothing,
-    when the stored analysis was computed at ``now`` or later (see the module docstring).
+    ``metrics`` are the stored fields of the account's daily SalesMetric rows (``day``,
+    ``total_sales``, ``order_count``, ``unit_count``, ``currency``), as the metrics step upserted them;
+    ``stock`` the account's whole inventory after a complete listing. Either None: read from the store.
+    """
+
+    metrics: list[dict[str, Any]] | None = None
+    stock: list[StockLine] | None = None
+
+
+def analyse_account(
+    account: SellerAccount,
+    now: datetime,
+    *,
+    pending: Iterable[str] = (),
+    inputs: AnalysisInputs | None = None,
+) -> Analysis | None:
+    """Compute the account's KPIs and upsert its Analysis document.
+
+    The inputs are the stored data, read with projections, unless ``inputs`` has them; a pending KPI's
+    input is not read at all. ``pending`` names KPIs the stored data cannot give yet (a first look:
+    services.sync.first_look); they are stored as null, and the analysis is marked incomplete. Returns
+    None, having written nothing, when the stored analysis was computed at ``now`` or later (see the
+    module docstring).
     """
     pending = list(pending)
+    inputs = inputs or AnalysisInputs()
     today = now.astimezone(UTC).date()
     start, end = metrics_window(today)
     scope = {"user_id": account.user_id, "marketplace_id": account.marketplace_id}
-    metrics = list(SalesMetric.objects(**scope, day__gte=start, day__lt=end))
+    metrics = inputs.metrics if inputs.metrics is not None else _stored_metrics(scope, start, end)
     currency = next(
-        (m.currency for m in metrics if m.currency),
+        (m["currency"] for m in metrics if m.get("currency")),
         MARKETPLACE_CURRENCY.get(account.country, "USD"),
     )
-    days = [
-        DayMetric(m.day.astimezone(UTC).date(), Decimal(m.total_sales or "0"), m.order_count, m.unit_count)
-        for m in metrics
-    ]
-    statuses = Order.objects(**scope, purchase_date__gte=start, purchase_date__lt=end).scalar("status")
-    stock = [
-        StockLine(i.seller_sku, i.sellable_quantity, i.units_30d)
-        for i in InventoryItem.objects(**scope).only("seller_sku", "sellable_quantity", "units_30d")
-    ]
+    days = [_day_metric(m) for m in metrics if start <= _utc(m["day"]) < end]
+    statuses = [] if "cancellation_rate_30d" in pending else _order_statuses(scope, start, end)
+    stock = inputs.stock if inputs.stock is not None else stored_stock(scope)
     kpis = compute_kpis(today=today, currency=currency, days=days, order_statuses=statuses, stock=stock)
     kpis = without_pending(kpis, pending)
     period = f"{start.date().isoformat()}--{(end - timedelta(days=1)).date().isoformat()}"
@@ -205,6 +221,48 @@ def analyse_account(account: SellerAccount, now: datetime, *, pending: Iterable[
         return None
     # What was just stored, without reading it back (one round trip less per analysis).
     return Analysis(**scope, **fields)
+
+
+#: The fields of a SalesMetric an analysis reads.
+METRIC_FIELDS = ("day", "total_sales", "order_count", "unit_count", "currency")
+#: The fields of an InventoryItem an analysis (and the velocity step) reads.
+STOCK_FIELDS = {"seller_sku": 1, "sellable_quantity": 1, "units_30d": 1, "units_30d_at": 1, "_id": 1}
+
+
+def _day_metric(stored: dict[str, Any]) -> DayMetric:
+    revenue = Decimal(stored.get("total_sales") or "0")
+    return DayMetric(
+        _utc(stored["day"]).date(), revenue, stored.get("order_count") or 0, stored.get("unit_count") or 0
+    )
+
+
+def _stored_metrics(scope: dict[str, str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    query = {**scope, "day": {"$gte": start, "$lt": end}}
+    projection = dict.fromkeys(METRIC_FIELDS, 1)
+    return list(SalesMetric._get_collection().find(query, projection))
+
+
+def _order_statuses(scope: dict[str, str], start: datetime, end: datetime) -> list[str]:
+    query = {**scope, "purchase_date": {"$gte": start, "$lt": end}}
+    return [o["status"] for o in Order._get_collection().find(query, {"status": 1, "_id": 0})]
+
+
+def stored_items(scope: dict[str, str]) -> list[dict[str, Any]]:
+    """The account's inventory items, as raw documents of ``STOCK_FIELDS`` (one indexed read)."""
+    return list(InventoryItem._get_collection().find(scope, STOCK_FIELDS))
+
+
+def stock_of(items: Iterable[dict[str, Any]]) -> list[StockLine]:
+    return [StockLine(i["seller_sku"], i.get("sellable_quantity") or 0, i.get("units_30d")) for i in items]
+
+
+def stored_stock(scope: dict[str, str]) -> list[StockLine]:
+    return stock_of(stored_items(scope))
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time (naive UTC, as pymongo returns it) or a fetched one (aware), as aware UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _store_forward(scope: dict[str, str], fields: dict[str, Any], now: datetime) -> bool:
@@ -230,10 +288,11 @@ def analyse_and_cache(
     settings: Settings,
     client: redis.Redis,
     pending: Iterable[str] = (),
+    inputs: AnalysisInputs | None = None,
 ) -> Analysis | None:
     """Analyse the account (``analyse_account``) and write the result to the dashboards' cache; None
     when a newer analysis is stored (nothing written)."""
-    analysis = analyse_account(account, now, pending=pending)
+    analysis = analyse_account(account, now, pending=pending, inputs=inputs)
     if analysis is None:
         return None
     cache.write_analysis(

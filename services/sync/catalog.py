@@ -16,6 +16,7 @@ from sp_api.base import Granularity
 
 from models import InventoryItem, SalesMetric, SellerAccount
 from services.sync.amazon_time import amazon_time, metrics_window, parse_time
+from services.sync.analysis import StockLine, stock_of, stored_items
 from services.sync.spapi_client import AccountClients
 from services.sync.spapi_failures import NextTokenRejected
 
@@ -43,12 +44,14 @@ def order_metrics(clients: AccountClients, start, end, granularity: Granularity,
     )
 
 
-def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
-    """Daily getOrderMetrics of the last 30 days; returns how many days were stored."""
+def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime) -> list[dict[str, Any]]:
+    """Daily getOrderMetrics of the last 30 days; returns the stored fields of each day (the analysis's
+    input, which it then need not read back)."""
     start, end = metrics_window(now.astimezone(UTC).date())
     response = order_metrics(clients, start, end, Granularity.DAY)
     rows = [({"interval": row["interval"]}, _metric_fields(row)) for row in response.payload]
-    return upsert_by_key(SalesMetric, account, rows)
+    upsert_by_key(SalesMetric, account, rows)
+    return [fields for _, fields in rows]
 
 
 def _metric_fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -82,9 +85,10 @@ def upsert_by_key(document: type, account: SellerAccount, rows: list[tuple[dict,
     return len(operations)
 
 
-def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
-    """Every page of getInventorySummaries; returns how many SKUs Amazon listed."""
-    seen, restarts = 0, 0
+def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetime) -> list[StockLine]:
+    """Every page of getInventorySummaries; returns the listed SKUs' stock (without their velocity)."""
+    seen: list[StockLine] = []
+    restarts = 0
     next_token: str | None = None
     while True:
         params: dict[str, Any] = {"details": True}
@@ -104,7 +108,7 @@ def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetim
             if restarts >= MAX_LISTING_RESTARTS:
                 raise
             restarts += 1
-            seen, next_token = 0, None
+            seen, next_token = [], None
             continue
         summaries = response.payload["inventorySummaries"]
         seen += _upsert_inventory(account, summaries, now)
@@ -118,9 +122,12 @@ def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetim
     return seen
 
 
-def _upsert_inventory(account: SellerAccount, summaries: list[dict[str, Any]], now: datetime) -> int:
+def _upsert_inventory(
+    account: SellerAccount, summaries: list[dict[str, Any]], now: datetime
+) -> list[StockLine]:
     rows = [({"seller_sku": raw["sellerSku"]}, _inventory_fields(raw, now)) for raw in summaries]
-    return upsert_by_key(InventoryItem, account, rows)
+    upsert_by_key(InventoryItem, account, rows)
+    return [StockLine(key["seller_sku"], fields["sellable_quantity"], None) for key, fields in rows]
 
 
 def _inventory_fields(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -146,35 +153,43 @@ def _inventory_fields(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime) -> int:
-    """Units sold in 30 days per in-stock SKU whose figure is missing or older than a day."""
+def sync_velocity(account: SellerAccount, clients: AccountClients, now: datetime) -> list[StockLine]:
+    """Units sold in 30 days per in-stock SKU whose figure is missing or older than a day; returns the
+    account's whole stock with the figures as they now are (what the analysis reads otherwise).
+
+    The account's items are read once, all of them with the fields the analysis needs; the SKUs to
+    refresh are picked from them (the most stocked first, at most VELOCITY_MAX_SKUS).
+    """
     stale_before = now - VELOCITY_MAX_AGE
-    items = (
-        InventoryItem.objects(
-            user_id=account.user_id, marketplace_id=account.marketplace_id, sellable_quantity__gt=0
-        )
-        .order_by("-sellable_quantity")
-        .limit(VELOCITY_MAX_SKUS)
+    items = stored_items({"user_id": account.user_id, "marketplace_id": account.marketplace_id})
+    in_stock = sorted(
+        (i for i in items if (i.get("sellable_quantity") or 0) > 0), key=lambda i: -i["sellable_quantity"]
     )
     start, end = metrics_window(now.astimezone(UTC).date())
-    refreshed = 0
     # The figures are written in batches, not one update per SKU: that round trip was half of a first
     # sync's velocity step (profile of bench.freshness). A batch is flushed on the way out too, so a
     # quota wait or a failure keeps every figure already fetched.
     pending: list[UpdateOne] = []
     try:
-        for item in items:
-            if item.units_30d_at is not None and item.units_30d_at >= stale_before:
+        for item in in_stock[:VELOCITY_MAX_SKUS]:
+            refreshed_at = item.get("units_30d_at")
+            if refreshed_at is not None and _aware(refreshed_at) >= stale_before:
                 continue
-            response = order_metrics(clients, start, end, Granularity.TOTAL, sku=item.seller_sku)
+            response = order_metrics(clients, start, end, Granularity.TOTAL, sku=item["seller_sku"])
             units = sum(int(row.get("unitCount") or 0) for row in response.payload)
-            pending.append(UpdateOne({"_id": item.id}, {"$set": {"units_30d": units, "units_30d_at": now}}))
-            refreshed += 1
+            pending.append(
+                UpdateOne({"_id": item["_id"]}, {"$set": {"units_30d": units, "units_30d_at": now}})
+            )
+            item["units_30d"] = units
             if len(pending) >= VELOCITY_WRITE_BATCH:
                 _write_velocity(pending)
     finally:
         _write_velocity(pending)
-    return refreshed
+    return stock_of(items)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _write_velocity(pending: list[UpdateOne]) -> None:

@@ -3,8 +3,8 @@ rest in services.sync.catalog.
 
 - Orders (getOrders): incremental by ``LastUpdatedAfter`` from the account's watermark, with a small
   overlap; the first sync reads the last 30 days. Every page is stored before the next is asked for,
-  and the watermark advances only after the last page is stored, so an interrupted sync loses nothing
-  and a repeat fetch changes nothing.
+  and the watermark advances only after the last page is stored (with the account's sync time, in
+  one write, by the caller), so an interrupted sync loses nothing and a repeat fetch changes nothing.
 - Then sales metrics, FBA inventory and per-SKU velocity (services.sync.catalog).
 
 A job that stops in the middle (a quota wait handed back to the broker, a transient failure, a dead
@@ -25,8 +25,8 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from models import Order, SellerAccount
-from services.platform.forward_only import moving_forward
 from services.sync.amazon_time import amazon_time, parse_time
+from services.sync.analysis import StockLine
 from services.sync.catalog import MAX_LISTING_RESTARTS, sync_inventory, sync_metrics, sync_velocity
 from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
@@ -40,16 +40,18 @@ FIRST_SYNC_DAYS = 30
 ORDERS_OVERLAP = timedelta(minutes=5)
 #: ``*Before`` must be at least 2 minutes before now (Amazon's rule); Amazon's data is complete up to it.
 ORDERS_SETTLE = timedelta(minutes=2)
-#: The steps of one account's fetch, in order.
-STEPS = ("orders", "metrics", "inventory", "velocity")
 
 
 @dataclass
 class FetchResult:
     orders_fetched: int = 0
-    metric_days: int = 0
-    skus: int = 0
-    velocity_skus: int = 0
+    #: The orders watermark this fetch reached: the caller stores it with the account's sync time
+    #: (one write), once the account is analysed. None: the orders step did not finish.
+    watermark: datetime | None = None
+    #: The metrics rows fetched by this delivery, and the account's stock after its velocity step
+    #: (services.sync.analysis.AnalysisInputs); None where an earlier delivery did that step.
+    metrics: list[dict[str, Any]] | None = None
+    stock: list[StockLine] | None = None
 
 
 def fetch_account(
@@ -61,32 +63,34 @@ def fetch_account(
     where to go on.
     """
     progress = progress or FetchProgress()
-    steps = {
-        "orders": lambda: sync_orders(account, clients, now, progress),
-        "metrics": lambda: sync_metrics(account, clients, now),
-        "inventory": lambda: sync_inventory(account, clients, now),
-        "velocity": lambda: sync_velocity(account, clients, now),
-    }
-    counts: dict[str, int] = {}
-    for step in STEPS:
-        done = progress.get(f"done:{step}")
-        if done is None:
-            counts[step] = steps[step]()
-            if step != STEPS[-1]:  # after the last step the progress is cleared at once
-                progress.set(f"done:{step}", str(counts[step]))
-        else:
-            counts[step] = int(done)
+    result = FetchResult()
+    orders = progress.get("done:orders")
+    if orders is None:
+        result.orders_fetched, result.watermark = sync_orders(account, clients, now, progress)
+        orders = json.dumps({"stored": result.orders_fetched, "watermark": result.watermark.isoformat()})
+        progress.set("done:orders", orders)
+    else:
+        done = json.loads(orders)
+        result.orders_fetched, result.watermark = done["stored"], parse_time(done["watermark"])
+    if progress.get("done:metrics") is None:
+        result.metrics = sync_metrics(account, clients, now)
+        progress.set("done:metrics", str(len(result.metrics)))
+    if progress.get("done:inventory") is None:
+        progress.set("done:inventory", str(len(sync_inventory(account, clients, now))))
+    result.stock = sync_velocity(account, clients, now)  # the last step: the progress is cleared next
     progress.clear()
-    return FetchResult(counts["orders"], counts["metrics"], counts["inventory"], counts["velocity"])
+    return result
 
 
 def sync_orders(
     account: SellerAccount, clients: AccountClients, now: datetime, progress: FetchProgress | None = None
-) -> int:
-    """Incremental getOrders; returns how many orders were stored.
+) -> tuple[int, datetime]:
+    """Incremental getOrders; returns how many orders were stored, and the watermark they reach.
 
     After each stored page the window, the next token and the count so far are saved in ``progress``;
     a resumed sync goes on from there. A next token Amazon no longer accepts restarts the window.
+    The watermark is not written here: the caller stores it once the account is analysed, with
+    the account's sync time (services.sync.processing), and keeps it in the progress until then.
     """
     progress = progress or FetchProgress()
     since, before, next_token, stored = _listing_start(progress, account, now)
@@ -119,19 +123,8 @@ def sync_orders(
             "stored": stored,
         }
         progress.set("orders", json.dumps(listing))
-    # Only now that every page is stored may the watermark move; the listing is forgotten first, so
-    # a crash in between repeats the window (harmless) rather than resuming it past the watermark.
     progress.delete("orders")
-    _move_watermark(account, before)
-    return stored
-
-
-def _move_watermark(account: SellerAccount, before: datetime) -> None:
-    """Only forward: an execution that woke up late must not move it back (services.platform.forward_only)."""
-    SellerAccount.objects(**moving_forward("orders_cursor", before), id=account.id).update_one(
-        set__orders_cursor=before
-    )
-    account.orders_cursor = before
+    return stored, before
 
 
 def _listing_start(

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -27,7 +28,7 @@ from services.platform.errors import LeaseLost, QuotaWait
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
-from services.sync.analysis import analyse_and_cache
+from services.sync.analysis import AnalysisInputs, analyse_and_cache
 from services.sync.catalog import sync_inventory, sync_metrics
 from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
@@ -38,8 +39,6 @@ logger = logging.getLogger(__name__)
 PENDING_KPIS = ("cancellation_rate_30d", "low_stock")
 #: The FetchProgress field that holds when the job cached the account's first look.
 FIRST_LOOK_FIELD = "first_look"
-#: The quick steps of services.sync.fetch.fetch_account a first look fetches, in order.
-QUICK_STEPS = {"metrics": sync_metrics, "inventory": sync_inventory}
 #: In the backfill that follows a first look, a quota wait longer than this share of
 #: SP_API_QUOTA_MAX_WAIT_SECONDS frees the worker thread instead of sleeping in it: nobody waits for
 #: the backfill any more, and the seconds-long waits of getOrders and per-SKU getOrderMetrics would
@@ -73,6 +72,8 @@ class FirstLook:
     error: Exception | None = None
     #: True when this delivery cached it (False: an earlier delivery of the job did).
     new: bool = False
+    #: The metrics rows this delivery fetched for it: the full analysis's too, at the backfill's end.
+    metrics: list[dict[str, Any]] | None = None
 
 
 def cache_first_look(
@@ -96,21 +97,26 @@ def cache_first_look(
     cached = cached_first_look(progress)
     if cached is not None:
         return cached
+    # What the quick steps fetched is the analysis's input: it is not read back from the store.
+    inputs = AnalysisInputs()
     try:
         with clients_for(account, settings) as clients:
-            for step, fetch in QUICK_STEPS.items():
-                if progress.get(f"done:{step}") is None:
-                    progress.set(f"done:{step}", str(fetch(account, clients, clock())))
+            if progress.get("done:metrics") is None:
+                inputs.metrics = sync_metrics(account, clients, clock())
+                progress.set("done:metrics", str(len(inputs.metrics)))
+            if progress.get("done:inventory") is None:
+                inputs.stock = sync_inventory(account, clients, clock())
+                progress.set("done:inventory", str(len(inputs.stock)))
     except (QuotaWait, LeaseLost):
         raise
     except Exception as exc:
         return FirstLook(error=exc)
     now = clock()
     check()
-    analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS)
+    analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS, inputs=inputs)
     progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
     logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
-    return FirstLook(at=now, new=True)
+    return FirstLook(at=now, new=True, metrics=inputs.metrics)
 
 
 def cached_first_look(progress: FetchProgress) -> FirstLook | None:

@@ -40,9 +40,9 @@ from services.platform.redis_pool import get_redis, key
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
-from services.sync.analysis import analyse_and_cache
+from services.sync.analysis import AnalysisInputs, analyse_and_cache
 from services.sync.fenced_calls import fenced
-from services.sync.fetch import fetch_account
+from services.sync.fetch import FetchResult, fetch_account
 from services.sync.first_look import (
     FIRST_LOOK_FIELD,
     FirstLook,
@@ -97,13 +97,15 @@ def process_user_data(
     job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
     job.clock, job.lease = clock, lease
     job.clients_for = fenced(clients_for, lease.check) if lease is not None else clients_for
-    if User.objects(user_id=user_id).first() is None:
-        raise UnknownUserError(f"no user with id {user_id!r}")
-
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
+    # The user is read only when it has no account to sync: a user whose document is gone but whose
+    # accounts are not fails at its last write (note_user_synced), with the same error.
+    if not accounts and User.objects(user_id=user_id).only("user_id").first() is None:
+        raise UnknownUserError(f"no user with id {user_id!r}")
     _check_documents(user_id, accounts)
-    done, recorded = job.resume_state(accounts)
+    done = job.done_accounts()
     first_looks = job.first_looks([a for a in accounts if a.marketplace_id not in done], on_first_look)
+    recorded = job.plan(accounts, done, first_looks)
 
     result, failures = _sync_accounts(job, accounts, done, recorded, first_looks)
     _raise_failures(failures, len(accounts))
@@ -154,9 +156,9 @@ class _Job:
     clients_for: Callable[..., AccountClients] = account_clients
     lease: JobLease | None = None
     _progress: dict[str, FetchProgress] = field(default_factory=dict)
-    #: True until the first account of this delivery: its user was read, and its record started
-    #: (which a cancelled job's record refuses), a moment before.
-    _just_started: bool = True
+    #: The account (marketplace id) that the last still-wanted check covers. The delivery's first
+    #: account is covered by its start (which a cancelled job's record refuses), a moment before.
+    _covered: str | None = None
 
     @property
     def fence(self) -> int | None:
@@ -183,20 +185,33 @@ class _Job:
             )
         return self._progress[name]
 
-    def resume_state(self, accounts: list[SellerAccount]) -> tuple[dict[str, str], set[str]]:
-        """Accounts an earlier attempt finished (marketplace id → final status, from the record and
-        from Redis), and those of them the record knows; plans the accounts on a first attempt."""
+    def done_accounts(self) -> dict[str, str]:
+        """Accounts an earlier attempt of the job finished: marketplace id → final status (Redis)."""
         if not self.job_id:
-            return {}, set()
-        self.check()
-        record = self.records.plan_accounts(self.job_id, [_result_of(a) for a in accounts], fence=self.fence)
-        recorded = set()
-        if record is not None:
-            recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
+            return {}
         stored = self.client.hgetall(done_key(self.settings, self.job_id))
-        done = {k.decode(): v.decode() for k, v in stored.items()}
+        return {k.decode(): v.decode() for k, v in stored.items()}
+
+    def plan(
+        self, accounts: list[SellerAccount], done: dict[str, str], looks: dict[str, FirstLook]
+    ) -> set[str]:
+        """Put the accounts on the record, with the first looks just cached, on the job's first attempt
+        (one write); on a later one, record the new first looks. Returns the accounts the record knows
+        as finished, having added them to ``done`` (the record outlives a lost done set)."""
+        if not self.job_id:
+            return set()
+        self.check()
+        looked_at = {marketplace_id: look.at for marketplace_id, look in looks.items()}
+        planned = [_result_of(a, first_look_at=looked_at.get(a.marketplace_id)) for a in accounts]
+        record = self.records.plan_accounts(self.job_id, planned, fence=self.fence)
+        if record is None:
+            return set()
+        for marketplace_id, look in looks.items():
+            if look.new:
+                self.records.record_first_look(self.job_id, marketplace_id, look.at, fence=self.fence)
+        recorded = {a.marketplace_id for a in record.accounts if a.status in FINAL_ACCOUNT_STATUSES}
         done.update(dict.fromkeys(recorded - done.keys(), "completed"))
-        return done, recorded
+        return recorded
 
     def first_looks(
         self, accounts: list[SellerAccount], then: Callable[[], None] | None
@@ -227,20 +242,19 @@ class _Job:
             clients_for=self.clients_for,
             check=self.check,
         )
-        if look.new:
-            if self.job_id:
-                self.records.record_first_look(self.job_id, account.marketplace_id, look.at, fence=self.fence)
+        if look.new:  # the record gets its time with the plan (plan)
             note_first_analysis(account, look.at, "first_look", self.metrics)
         return look
 
     def check_still_wanted(self, account: SellerAccount) -> None:
         """Raise JobCancelled or UnknownUserError before the account when the job must stop.
 
-        The delivery's first account is not checked: the user and the record were read for it a
-        moment before (two store round trips a job saved); every later account is.
+        Checked when the job moves on to another account: not before the delivery's first one (its
+        record was started a moment before), nor between an account's first look and its backfill
+        (two store round trips saved on each such step).
         """
-        if self._just_started:
-            self._just_started = False
+        covered, self._covered = self._covered, account.marketplace_id
+        if covered in (None, account.marketplace_id):
             return
         if self.job_id and self.records.is_cancel_requested(self.job_id):
             raise JobCancelled(f"job {self.job_id} was cancelled before account {account.label}")
@@ -257,12 +271,15 @@ class _Job:
             self.records.record_account(self.job_id, outcome, fence=self.fence)
 
     def note_user_synced(self) -> None:
-        """The user's ``last_synced_at``: now, unless a newer execution already set a later time."""
+        """The user's ``last_synced_at``: now, unless a newer execution already set a later time.
+        Raises UnknownUserError when the user is gone (read only when the write matched nothing)."""
         self.check()
         synced_at = self.clock()
-        User.objects(**moving_forward("last_synced_at", synced_at), user_id=self.user_id).update_one(
-            set__last_synced_at=synced_at
-        )
+        users = User.objects(user_id=self.user_id)
+        if users(**moving_forward("last_synced_at", synced_at)).update_one(set__last_synced_at=synced_at):
+            return
+        if users.only("user_id").first() is None:
+            raise UnknownUserError(f"user {self.user_id!r} was deleted during the job")
 
     def record(self, account: SellerAccount, outcome: AccountResult) -> None:
         """Report the account's outcome on the record; a final one also in the job's done set."""
@@ -298,7 +315,9 @@ def _sync_account(
         settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
         with job.clients_for(account, settings) as clients:
             fetched = fetch_account(account, clients, job.clock(), progress)
-        outcome.status, outcome.analysed_at = "completed", _analyse(account, job)
+        if fetched.metrics is None:
+            fetched.metrics = first_look.metrics
+        outcome.status, outcome.analysed_at = "completed", _analyse(account, job, fetched)
         outcome.orders_fetched = fetched.orders_fetched
     except QuotaWait as exc:
         raise QuotaWait(f"{account.label}: {exc}", exc.delay_ms) from None
@@ -326,13 +345,22 @@ def _sync_account(
     return outcome, error
 
 
-def _analyse(account: SellerAccount, job: _Job) -> datetime:
-    """Analyse and cache the fetched account and note its sync (forward only); returns when."""
+def _analyse(account: SellerAccount, job: _Job, fetched: FetchResult) -> datetime:
+    """Analyse and cache the fetched account, then note its sync; returns when.
+
+    The orders watermark the fetch reached and the sync's time are written together, each only
+    forward (``$max``: an execution that woke up late cannot move either back).
+    """
     analysed_at = job.clock()
     job.check()  # after the clock: the analysis's time is one at which this execution held the lease
-    analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client)
-    SellerAccount.objects(**moving_forward("last_synced_at", analysed_at), id=account.id).update_one(
-        set__last_synced_at=analysed_at, unset__last_error=True
+    inputs = AnalysisInputs(metrics=fetched.metrics, stock=fetched.stock)
+    analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client, inputs=inputs)
+    forward = {"last_synced_at": analysed_at}
+    if fetched.watermark is not None:
+        forward["orders_cursor"] = fetched.watermark
+        account.orders_cursor = fetched.watermark
+    SellerAccount._get_collection().update_one(
+        {"_id": account.id}, {"$max": forward, "$unset": {"last_error": ""}}
     )
     note_first_analysis(account, analysed_at, "full", job.metrics)
     return analysed_at
@@ -361,13 +389,16 @@ def _check_documents(user_id: str, accounts: list[SellerAccount]) -> None:
         raise CorruptDocumentError(f"stored documents of user {user_id!r} are corrupt: {', '.join(problems)}")
 
 
-def _result_of(account: SellerAccount, status: str = "pending") -> AccountResult:
+def _result_of(
+    account: SellerAccount, status: str = "pending", first_look_at: datetime | None = None
+) -> AccountResult:
     return AccountResult(
         account_id=str(account.id),
         marketplace_id=account.marketplace_id,
         region=account.region,
         country=account.country,
         status=status,
+        first_look_at=first_look_at,
     )
 
 

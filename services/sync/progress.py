@@ -58,8 +58,8 @@ class FetchProgress:
         self._expires = True
 
     def delete(self, name: str) -> None:
-        self._values().pop(name, None)
-        if self._client is not None:
+        """Forget ``name``: no round trip when the hash (mirrored here since its one read) lacks it."""
+        if self._values().pop(name, None) is not None and self._client is not None:
             self._client.hdel(self._key, name)
 
     def clear(self) -> None:

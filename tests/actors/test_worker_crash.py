@@ -74,4 +74,4 @@ def test_a_job_killed_mid_way_is_redelivered_and_completed_by_another_worker(
     assert [(a.country, a.status) for a in record.accounts] == [("DE", "completed"), ("US", "completed")]
     # And the record counts the killed worker's attempt
     assert record.attempts == 2
-    assert (tmp_path / "worker.log").read_text().count("started, attempt 1") == 1
+    assert (tmp_path / "worker.log").read_text().count(" started (retry 0)") == 1

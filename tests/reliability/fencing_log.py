@@ -1,7 +1,8 @@
 """Reading the workers' logs for interleaved executions: did any job's writes overlap between two?
 
-Each execution logs its start with its fencing token (``Job J for user U started, attempt N, fencing
-token T.``) and its end: recorded (``Job J for user U completed … (fencing token T).``), refused by
+Each execution logs its start with its fencing token (``Job J for user U started (retry N), fencing
+token T.``, or ``… resumed after a quota wait, fencing token T.``) and its end: recorded (``Job J
+for user U completed … (fencing token T).``), refused by
 the record (``… the execution with fencing token T ended … its end is not recorded.``) or stopped
 for a lost lease (``… the execution with fencing token T lost …``). Two executions of a job
 interleave when an older one's end is *recorded* after a newer one started, or when tokens do not
@@ -14,7 +15,9 @@ import re
 from dataclasses import dataclass, field
 
 _TIME = re.compile(r"\[?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3})")
-_START = re.compile(r"Job (\S+) for user \S+ started, attempt \d+, fencing token (\d+)\.")
+_START = re.compile(
+    r"Job (\S+) for user \S+ (?:started \(retry \d+\)|resumed after a quota wait), fencing token (\d+)\."
+)
 _RECORDED = re.compile(
     r"Job (\S+) for user \S+ (completed|failed|cancelled|retrying).*\(fencing token (\d+)\)\."
 )

@@ -38,7 +38,8 @@ pytestmark = pytest.mark.e2e
 WORKERS = ("worker.1", "worker.2")
 #: Seconds between two kills: a random pause in this range.
 KILL_EVERY = (2.0, 5.0) if FULL else (1.5, 3.0)
-STARTED = re.compile(r"Job (\S+) for user \S+ started, attempt (\d+)\.")
+#: A new attempt's start (a quota wait's resumption is the same attempt, and logged otherwise).
+STARTED = re.compile(r"Job (\S+) for user \S+ started \(retry \d+\), fencing token \d+\.")
 
 
 def run_waves(waves: list[list[str]], timeout: float, producer) -> list[str]:

@@ -54,7 +54,7 @@ def test_jobs_four_times_the_heartbeat_timeout_on_every_thread_never_run_twice_a
     job_ids = [enqueued.job_id for enqueued in producer.enqueue_users(users, "schedule")]
     supervisor.start("worker-a", worker_command(processes=1, threads=THREADS))
     watch = Stopwatch()
-    wait_for(lambda: topology.log_path.read_text().count("started, attempt") >= THREADS, timeout=60)
+    wait_for(lambda: topology.log_path.read_text().count(" started (retry ") >= THREADS, timeout=60)
     supervisor.start("worker-b", worker_command(processes=1, threads=THREADS))
     wait_until_finished(job_ids, size(180, 1500))
 
