@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -89,38 +90,51 @@ def _field(metric: Metric, labels: Mapping[str, str], *suffix: str) -> str:
 
 
 class Batch:
-    """Updates queued on one pipeline and sent by :meth:`flush` in one round trip."""
+    """Updates gathered here and sent by :meth:`flush` in one round trip: one command per field, the
+    updates of a field summed first (an account's five getOrderMetrics calls are one increment)."""
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self._client = client
         self._settings = settings
-        self._pipe = client.pipeline(transaction=False)
-        self._queued = 0
+        #: (hash, field) -> (amount, whether it is a float field).
+        self._updates: dict[tuple[str, str], tuple[float, bool]] = {}
+        #: Monotonic time of the oldest update not yet sent (None: nothing to send).
+        self.since: float | None = None
+
+    def _add(self, name_key: str, field: str, amount: float, floating: bool) -> None:
+        total, _ = self._updates.get((name_key, field), (0, floating))
+        self._updates[(name_key, field)] = (total + amount, floating)
+        if self.since is None:
+            self.since = time.monotonic()
 
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
         metric = METRICS[name]
-        self._pipe.hincrbyfloat(key(self._settings, "metrics", name), _field(metric, labels), amount)
-        self._queued += 1
+        self._add(key(self._settings, "metrics", name), _field(metric, labels), amount, True)
 
     def observe(self, name: str, labels: Mapping[str, str], seconds: float) -> None:
         """One observation: its bucket (the first upper bound it does not exceed), count and sum."""
         metric = METRICS[name]
         name_key = key(self._settings, "metrics", name)
         index = bisect.bisect_left(metric.buckets, seconds)  # len(buckets): only in +Inf
-        self._pipe.hincrby(name_key, _field(metric, labels, f"b{index}"), 1)
-        self._pipe.hincrby(name_key, _field(metric, labels, "count"), 1)
-        self._pipe.hincrbyfloat(name_key, _field(metric, labels, "sum"), seconds)
-        self._queued += 1
+        self._add(name_key, _field(metric, labels, f"b{index}"), 1, False)
+        self._add(name_key, _field(metric, labels, "count"), 1, False)
+        self._add(name_key, _field(metric, labels, "sum"), seconds, True)
 
     def flush(self) -> None:
-        """Send what was queued (nothing: no round trip); a Redis error is logged, never raised."""
-        if not self._queued:
+        """Send what was gathered (nothing: no round trip); a Redis error is logged, never raised."""
+        updates, self._updates, self.since = self._updates, {}, None
+        if not updates:
             return
-        self._queued = 0
+        pipe = self._client.pipeline(transaction=False)
+        for (name_key, field), (amount, floating) in updates.items():
+            if floating:
+                pipe.hincrbyfloat(name_key, field, amount)
+            else:
+                pipe.hincrby(name_key, field, int(amount))
         try:
-            self._pipe.execute()
+            pipe.execute()
         except redis.RedisError as exc:
             logger.warning("Could not record worker metrics (%s); they are dropped.", exc)
-            self._pipe.reset()
 
 
 class WorkerMetrics:

@@ -47,6 +47,9 @@ from services.sync.spapi_failures import TRANSIENT, MalformedResponse, request_o
 logger = logging.getLogger(__name__)
 
 API_CLASSES = {"orders": Orders, "sales": Sales, "inventories": Inventories}
+#: Seconds of real time the account's metrics may wait to be sent: /metrics lags the calls of a
+#: long fetch by no more than this (a short one sends them when its clients close).
+METRICS_FLUSH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class AccountClients:
     #: Where requests and quota waits are counted for /metrics; None counts nothing (unit tests).
     metrics: WorkerMetrics | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _batch: Batch | None = field(default=None, repr=False)
 
     def client(self, api: str) -> Any:
         if api not in self._clients:
@@ -124,16 +128,28 @@ class AccountClients:
         ``expect`` names a key the payload must carry, or is ``list`` for a list payload; a payload
         without it raises :class:`MalformedResponse` (the library returns ``{}`` for a non-JSON body).
         Raises :class:`QuotaWait` when the quota token is due later than the settings let a thread sleep.
-        Each request's outcome and each quota wait are counted for /metrics, sent together when the
-        call ends (one Redis round trip per call, however many tries it took).
+        Each request's outcome and each quota wait are counted for /metrics, gathered over the
+        account's calls and sent when the clients close, or after a call once the oldest unsent one is
+        METRICS_FLUSH_SECONDS old (one Redis round trip for most accounts, however many calls).
         """
-        tally = self.metrics.batch() if self.metrics is not None else None
+        tally = self._tally()
         request = _Request(operation, api, method, expect, params, self._bucket(operation), tally)
         try:
             return self._call(request)
         finally:
-            if tally is not None:
+            if (
+                tally is not None
+                and tally.since is not None
+                and _older_than(tally.since, METRICS_FLUSH_SECONDS)
+            ):
                 tally.flush()
+
+    def _tally(self) -> Batch | None:
+        if self.metrics is None:
+            return None
+        if self._batch is None:
+            self._batch = self.metrics.batch()
+        return self._batch
 
     def _call(self, request: _Request) -> ApiResponse:
         paced = request.bucket is not None
@@ -236,15 +252,22 @@ class AccountClients:
         return stop
 
     def close(self) -> None:
+        """Close the clients and send the metrics not yet sent."""
         for instance in self._clients.values():
             instance.close()
         self._clients.clear()
+        if self._batch is not None:
+            self._batch.flush()
 
     def __enter__(self) -> AccountClients:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _older_than(since: float, seconds: float) -> bool:
+    return time.monotonic() - since >= seconds
 
 
 def _documented(payload: Any, expect: str | type | None) -> bool:
