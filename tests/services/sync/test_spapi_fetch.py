@@ -168,3 +168,29 @@ def test_a_403_marks_auth_error_and_forgets_the_cached_access_token(make_user, s
     connect_account("u-403", "US", sandbox_token("forbidden-us"), settings=settings)
     assert process_user_data("u-403", settings=settings).completed == ["na/US"]
     assert sandbox.state.get_stats()["forbidden-us"]["lwaToken"]["served"] == 2
+
+
+def test_a_first_sync_over_orders_already_stored_keeps_one_of_each_with_its_newest_state(
+    make_user, sandbox, sandbox_clock, settings
+):
+    # Given a seller whose 300 orders were synced, then six hours pass (orders ship) and the account
+    # loses its watermark (connected again): its next sync is a first one, over orders it has
+    sandbox.state.set_profile("again-us", {"orders": 300, "skus": 3, "days": 29})
+    make_user("u-again", [("US", "again-us")])
+    process_user_data("u-again", settings=settings, clock=sandbox_clock)
+    before = {o.amazon_order_id: o.status for o in Order.objects(user_id="u-again")}
+    sandbox_clock.offset = timedelta(hours=6)
+    SellerAccount.objects(user_id="u-again").update_one(unset__orders_cursor=True)
+
+    # When it is synced again
+    again = process_user_data("u-again", settings=settings, clock=sandbox_clock)
+
+    # Then every order is stored once, each with the state the sandbox now gives it
+    assert again.completed == ["na/US"]
+    cursor = SellerAccount.objects.get(user_id="u-again").orders_cursor.replace(tzinfo=UTC)
+    later = cursor + timedelta(minutes=2)
+    stored = {o.amazon_order_id: o.status for o in Order.objects(user_id="u-again")}
+    assert len(stored) == Order.objects(user_id="u-again").count() >= len(before)
+    now_states = {o.order_id: o.state(later)[0] for o in book(sandbox, "again-us", cursor)}
+    changed = [order_id for order_id in before if now_states.get(order_id) != before[order_id]]
+    assert changed and all(stored[order_id] == now_states[order_id] for order_id in changed)
