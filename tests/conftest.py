@@ -253,3 +253,19 @@ def make_user(settings) -> Callable[..., object]:
         return user
 
     return make
+
+
+@pytest.fixture
+def mongo_commands(settings):
+    """bench.cost's MongoDB command counter (the benchmark and the tests count alike), counting every
+    thread's commands, the main thread's until the test turns ``main_thread_counts`` off."""
+    from bench.cost import MongoCounter
+    from models.connection import connect, disconnect
+
+    listener = MongoCounter()
+    listener.enabled = listener.main_thread_counts = True
+    disconnect()
+    connect(settings.mongodb_uri, event_listeners=[listener])
+    yield listener
+    disconnect()
+    connect(settings.mongodb_uri)

@@ -75,9 +75,11 @@ def fetch_account(
     if progress.get("done:metrics") is None:
         result.metrics = sync_metrics(account, clients, now)
         progress.set("done:metrics", str(len(result.metrics)))
+    items = None
     if progress.get("done:inventory") is None:
-        progress.set("done:inventory", str(len(sync_inventory(account, clients, now))))
-    result.stock = sync_velocity(account, clients, now)  # the last step: the progress is cleared next
+        items = sync_inventory(account, clients, now)
+        progress.set("done:inventory", str(len(items)))
+    result.stock = sync_velocity(account, clients, now, items)  # the last step: the progress is cleared next
     progress.clear()
     return result
 

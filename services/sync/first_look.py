@@ -28,7 +28,7 @@ from services.platform.errors import LeaseLost, QuotaWait
 from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
-from services.sync.analysis import AnalysisInputs, analyse_and_cache
+from services.sync.analysis import AnalysisInputs, analyse_and_cache, stock_of
 from services.sync.catalog import sync_inventory, sync_metrics
 from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
@@ -105,8 +105,9 @@ def cache_first_look(
                 inputs.metrics = sync_metrics(account, clients, clock())
                 progress.set("done:metrics", str(len(inputs.metrics)))
             if progress.get("done:inventory") is None:
-                inputs.stock = sync_inventory(account, clients, clock())
-                progress.set("done:inventory", str(len(inputs.stock)))
+                items = sync_inventory(account, clients, clock())
+                inputs.stock = stock_of(items)
+                progress.set("done:inventory", str(len(items)))
     except (QuotaWait, LeaseLost):
         raise
     except Exception as exc:
