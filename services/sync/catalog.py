@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 from sp_api.base import Granularity
 
 from models import InventoryItem, SalesMetric, SellerAccount
@@ -52,7 +53,7 @@ def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime)
     rows = [({"interval": row["interval"]}, _metric_fields(row)) for row in response.payload]
     query = {**_scope(account), "day": {"$gte": start}}
     stored = {d["interval"]: d for d in SalesMetric._get_collection().find(query, {"_id": 0})}
-    upsert_by_key(SalesMetric, account, changed(rows, stored, "interval"))
+    write_rows(SalesMetric, account, rows, stored, "interval")
     return [fields for _, fields in rows]
 
 
@@ -99,6 +100,38 @@ def changed(
     return [(key, fields) for key, fields in rows if not _same(fields, stored.get(key[key_field]))]
 
 
+def write_rows(
+    document: type,
+    account: SellerAccount,
+    rows: list[tuple[dict, dict]],
+    stored: dict[str, dict],
+    key_field: str,
+    also: dict | None = None,
+) -> None:
+    """Write the rows that are new or changed against ``stored`` (the account's rows, by ``key_field``):
+    the new ones in one bulk insert (an insert costs a third of an upsert on the embedded document
+    server, and skips MongoDB's lookup), the changed ones, and any new one that another execution
+    inserted meanwhile, in one bulk upsert."""
+    rows = changed(rows, stored, key_field)
+    new = [(key, fields) for key, fields in rows if key[key_field] not in stored]
+    existing = [(key, fields) for key, fields in rows if key[key_field] in stored]
+    if new:
+        documents = [{**_scope(account), **key, **fields, **(also or {})} for key, fields in new]
+        try:
+            document._get_collection().insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            existing += [new[i] for i in duplicates(exc)]
+    upsert_by_key(document, account, existing, also)
+
+
+def duplicates(exc: BulkWriteError) -> list[int]:
+    """The positions of a bulk write's duplicate-key failures; re-raises any other failure."""
+    errors = exc.details.get("writeErrors", [])
+    if not errors or any(e.get("code") != 11000 for e in errors):
+        raise exc
+    return [e["index"] for e in errors]
+
+
 def _same(fields: dict[str, Any], document: dict[str, Any] | None) -> bool:
     return document is not None and all(document.get(name) == value for name, value in fields.items())
 
@@ -140,7 +173,7 @@ def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetim
         summaries = response.payload["inventorySummaries"]
         rows = [({"seller_sku": raw["sellerSku"]}, _inventory_fields(raw)) for raw in summaries]
         # synced_at: when the row last changed (not compared: it would make every row a change)
-        upsert_by_key(InventoryItem, account, changed(rows, stored, "seller_sku"), also={"synced_at": now})
+        write_rows(InventoryItem, account, rows, stored, "seller_sku", also={"synced_at": now})
         listed.update((key["seller_sku"], fields) for key, fields in rows)
         next_token = response.next_token
         if not next_token:

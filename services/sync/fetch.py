@@ -27,7 +27,13 @@ from pymongo.errors import BulkWriteError
 from models import Order, SellerAccount
 from services.sync.amazon_time import amazon_time, parse_time
 from services.sync.analysis import StockLine
-from services.sync.catalog import MAX_LISTING_RESTARTS, sync_inventory, sync_metrics, sync_velocity
+from services.sync.catalog import (
+    MAX_LISTING_RESTARTS,
+    duplicates,
+    sync_inventory,
+    sync_metrics,
+    sync_velocity,
+)
 from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
 from services.sync.spapi_failures import NextTokenRejected
@@ -194,7 +200,7 @@ def _insert_new(keys: list[dict[str, Any]], fields: list[dict[str, Any]]) -> lis
         )
         return []
     except BulkWriteError as exc:
-        return _duplicates(exc)
+        return duplicates(exc)
 
 
 def _upsert(keys: list[dict[str, Any]], fields: list[dict[str, Any]]) -> None:
@@ -205,15 +211,7 @@ def _upsert(keys: list[dict[str, Any]], fields: list[dict[str, Any]]) -> None:
     except BulkWriteError as exc:
         # Two upserts of one new order raced (a redelivered message beside its first delivery): the
         # loser's E11000 means the order now exists, so its update is simply run again.
-        collection.bulk_write([operations[i] for i in _duplicates(exc)], ordered=False)
-
-
-def _duplicates(exc: BulkWriteError) -> list[int]:
-    """The positions of a bulk write's duplicate-key failures; re-raises any other failure."""
-    errors = exc.details.get("writeErrors", [])
-    if not errors or any(e.get("code") != 11000 for e in errors):
-        raise exc
-    return [e["index"] for e in errors]
+        collection.bulk_write([operations[i] for i in duplicates(exc)], ordered=False)
 
 
 def _order_fields(raw: dict[str, Any]) -> dict[str, Any]:
