@@ -24,20 +24,27 @@ def _served(metrics: WorkerMetrics) -> float:
     return metrics.read().get("spapi_requests", {}).get(("getOrderMetrics", "2xx"), 0)
 
 
+def _counted_during_and_after(
+    make_user, settings, redis_client, user_id: str, calls: int
+) -> tuple[float, float]:
+    """Make ``calls`` getOrderMetrics calls on a new account's clients: the 2xx count /metrics saw
+    while the clients were open, and after they closed."""
+    make_user(user_id, [("US", f"{user_id}-us")])
+    account = SellerAccount.objects.get(user_id=user_id)
+    metrics = WorkerMetrics(redis_client, settings)
+    with account_clients(account, settings) as clients:
+        _metrics_calls(clients, calls)
+        during = _served(metrics)
+    return during, _served(metrics)
+
+
 def test_an_accounts_calls_are_counted_together_when_its_clients_close(make_user, settings, redis_client):
     # Given an account's SP-API clients
-    make_user("u-tally", [("US", "tally-us")])
-    account = SellerAccount.objects.get(user_id="u-tally")
-    metrics = WorkerMetrics(redis_client, settings)
-
     # When three calls are made, then the clients are closed
-    with account_clients(account, settings) as clients:
-        _metrics_calls(clients, 3)
-        during = _served(metrics)
+    during, after = _counted_during_and_after(make_user, settings, redis_client, "u-tally", 3)
 
     # Then the calls were counted once the clients closed, all three
-    assert during == 0
-    assert _served(metrics) == 3
+    assert (during, after) == (0, 3)
 
 
 def test_a_long_fetch_sends_its_counts_once_they_are_old_enough(
@@ -45,14 +52,9 @@ def test_a_long_fetch_sends_its_counts_once_they_are_old_enough(
 ):
     # Given an account's SP-API clients whose counts may wait no time at all
     monkeypatch.setattr(spapi_client, "METRICS_FLUSH_SECONDS", 0.0)
-    make_user("u-tally-long", [("US", "tally-long-us")])
-    account = SellerAccount.objects.get(user_id="u-tally-long")
-    metrics = WorkerMetrics(redis_client, settings)
 
-    # When two calls are made, the clients still open
-    with account_clients(account, settings) as clients:
-        _metrics_calls(clients, 2)
-        during = _served(metrics)
+    # When two calls are made
+    during, _ = _counted_during_and_after(make_user, settings, redis_client, "u-tally-long", 2)
 
     # Then both were counted before the clients closed
     assert during == 2
