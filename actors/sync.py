@@ -49,6 +49,7 @@ def sync_user(user_id: str) -> None:
             job_id=message.message_id if message else None,
             on_first_look=first_look_cached,
             lease=current_lease(),
+            last_result_with_finish=message is not None,  # JobStatusMiddleware finishes the record
         )
     except QuotaWait as wait:
         raise WaitingForQuota(str(wait), delay=wait.delay_ms) from None

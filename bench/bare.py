@@ -34,8 +34,9 @@ def bare_sync(user_id: str) -> None:
         # Stock: no shared quota buckets and no worker metrics, so the cost of ours is what we add.
         with account_clients(account, _settings, quotas=None, metrics=None) as clients:
             fetched = fetch_account(account, clients, now)
-        # The same analysis inputs as ours: what was just fetched, the order statuses read.
-        analysis = analyse_account(account, now, inputs=AnalysisInputs(fetched.metrics, fetched.stock))
+        # The same analysis inputs as ours: what was just fetched.
+        inputs = AnalysisInputs(fetched.metrics, fetched.stock, fetched.orders)
+        analysis = analyse_account(account, now, inputs=inputs)
         cache.write_analysis(user_id, account.country, analysis_json(analysis), settings=_settings)
         SellerAccount.objects(id=account.id).update_one(
             set__last_synced_at=now, set__orders_cursor=fetched.watermark

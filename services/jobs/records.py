@@ -20,6 +20,11 @@ from services.platform.settings import Settings
 
 MAX_ERROR_MESSAGE = 2000
 
+#: Job id -> the stored form of its last account's result, which the job's ``finish`` writes (one
+#: write for both). Kept per process, not per JobRecords: the actor reports the result and the
+#: job-status middleware finishes the job, each with its own (the same process runs both).
+_RESULTS_WITH_FINISH: dict[str, dict] = {}
+
 
 @dataclass(frozen=True)
 class Cancellation:
@@ -238,19 +243,30 @@ class JobRecords:
 
         With ``fence``, only while the record's fencing token is that one (no newer execution started).
         """
+        self._record_document(job_id, result.to_mongo().to_dict(), fence)
+
+    def _record_document(self, job_id: str, document: dict, fence: int | None) -> None:
         now = self.clock()
-        document = result.to_mongo().to_dict()
         collection = JobStatus._get_collection()
-        held = _held(fence)
+        held, marketplace_id = _held(fence), document["marketplace_id"]
         replaced = collection.update_one(
-            {"job_id": job_id, "accounts.marketplace_id": result.marketplace_id, **held},
+            {"job_id": job_id, "accounts.marketplace_id": marketplace_id, **held},
             {"$set": {"accounts.$": document, "updated_at": now}},
         )
         if replaced.matched_count == 0:  # an account added since the job's first attempt
             collection.update_one(
-                {"job_id": job_id, "accounts.marketplace_id": {"$ne": result.marketplace_id}, **held},
+                {"job_id": job_id, "accounts.marketplace_id": {"$ne": marketplace_id}, **held},
                 {"$push": {"accounts": document}, "$set": {"updated_at": now}},
             )
+
+    def record_account_with_finish(self, job_id: str, result: AccountResult) -> None:
+        """Keep the result of the job's last account for its ``finish`` in this process, which
+        writes both at once, a moment later (the actor ends; the job-status middleware finishes).
+
+        Only for an account already on the record (its plan). A worker that dies in between loses
+        nothing: the job's done set has the account, and the redelivery records it from there.
+        """
+        _RESULTS_WITH_FINISH[job_id] = result.to_mongo().to_dict()
 
     def record_first_look(
         self, job_id: str, marketplace_id: str, at: datetime, *, fence: int | None = None
@@ -296,18 +312,27 @@ class JobRecords:
         if started_at is None:
             record = JobStatus.objects(job_id=job_id).only("started_at").first()
             started_at = record.started_at if record is not None else None
-        changes: dict = dict(set__status=status, set__updated_at=now, set__expires_at=self._expiry(now))
+        changes: dict = {"status": status, "updated_at": now, "expires_at": self._expiry(now)}
         if started_at is not None:
-            changes["set__duration_ms"] = int((now - started_at).total_seconds() * 1000)
-        if status == "completed":
-            changes.update(set__completed_at=now, unset__error=True)
-        elif status == "failed":
-            changes["set__failed_at"] = now
-        elif status == "cancelled":
-            changes["set__cancelled_at"] = now
+            changes["duration_ms"] = int((now - started_at).total_seconds() * 1000)
+        if status in FINISHED_AT_FIELD:
+            changes[FINISHED_AT_FIELD[status]] = now
         if error is not None:
-            changes["set__error"] = job_error(error)
-        return bool(JobStatus.objects(job_id=job_id, status="running", **_held(fence)).update_one(**changes))
+            changes["error"] = job_error(error).to_mongo().to_dict()
+        update = {"$set": changes, **({"$unset": {"error": ""}} if status == "completed" else {})}
+        running = {"job_id": job_id, "status": "running", **_held(fence)}
+        collection = JobStatus._get_collection()
+        account = _RESULTS_WITH_FINISH.pop(job_id, None)
+        if account is not None:  # the last account's result: on the record, in the same write
+            query = {**running, "accounts.marketplace_id": account["marketplace_id"]}
+            if collection.update_one(
+                query, {**update, "$set": {**changes, "accounts.$": account}}
+            ).matched_count:
+                return True
+        finished = bool(collection.update_one(running, update).matched_count)
+        if finished and account is not None:  # the account was not on the record after all
+            self._record_document(job_id, account, fence)
+        return finished
 
     def cancel(self, job_id: str) -> Cancellation:
         """Cancel a job: a queued or retrying one never runs; a running one stops before its next account.
@@ -331,6 +356,10 @@ class JobRecords:
         if current.status in ("running", "cancelled"):
             return Cancellation(current, repeated=True)
         raise JobStateError(f"job {job_id} is already {current.status}")
+
+
+#: The time field a finish sets for each final status.
+FINISHED_AT_FIELD = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at"}
 
 
 def _held(fence: int | None) -> dict:

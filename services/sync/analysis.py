@@ -170,11 +170,13 @@ class AnalysisInputs:
 
     ``metrics`` are the stored fields of the account's daily SalesMetric rows (``day``,
     ``total_sales``, ``order_count``, ``unit_count``, ``currency``), as the metrics step upserted them;
-    ``stock`` the account's whole inventory after a complete listing. Either None: read from the store.
+    ``stock`` the account's whole inventory after a complete listing; ``orders`` the purchase time and
+    status of every order of the account (a first sync's whole listing). Any None: read from the store.
     """
 
     metrics: list[dict[str, Any]] | None = None
     stock: list[StockLine] | None = None
+    orders: list[tuple[datetime, str]] | None = None
 
 
 def analyse_account(
@@ -203,7 +205,12 @@ def analyse_account(
         MARKETPLACE_CURRENCY.get(account.country, "USD"),
     )
     days = [_day_metric(m) for m in metrics if start <= _utc(m["day"]) < end]
-    statuses = [] if "cancellation_rate_30d" in pending else _order_statuses(scope, start, end)
+    if "cancellation_rate_30d" in pending:
+        statuses = []
+    elif inputs.orders is not None:
+        statuses = [status for purchased, status in inputs.orders if start <= purchased < end]
+    else:
+        statuses = _order_statuses(scope, start, end)
     stock = inputs.stock if inputs.stock is not None else stored_stock(scope)
     kpis = compute_kpis(today=today, currency=currency, days=days, order_statuses=statuses, stock=stock)
     kpis = without_pending(kpis, pending)

@@ -51,8 +51,10 @@ def sync_metrics(account: SellerAccount, clients: AccountClients, now: datetime)
     start, end = metrics_window(now.astimezone(UTC).date())
     response = order_metrics(clients, start, end, Granularity.DAY)
     rows = [({"interval": row["interval"]}, _metric_fields(row)) for row in response.payload]
-    query = {**_scope(account), "day": {"$gte": start}}
-    stored = {d["interval"]: d for d in SalesMetric._get_collection().find(query, {"_id": 0})}
+    stored = {}
+    if not first_sync(account):
+        query = {**_scope(account), "day": {"$gte": start}}
+        stored = {d["interval"]: d for d in SalesMetric._get_collection().find(query, {"_id": 0})}
     write_rows(SalesMetric, account, rows, stored, "interval")
     return [fields for _, fields in rows]
 
@@ -67,6 +69,18 @@ def _metric_fields(row: dict[str, Any]) -> dict[str, Any]:
         "total_sales": str(sales.get("amount", "0")),
         "currency": sales.get("currencyCode"),
     }
+
+
+def first_sync(account: SellerAccount) -> bool:
+    """Whether the account's data is synced for the first time (no orders watermark yet).
+
+    A first sync writes its rows without reading the account's stored ones first: there are none,
+    unless an earlier first sync stopped before its end. Those few meet the unique index on insert
+    and are upserted instead (``write_rows``); SKUs of theirs that the new listing leaves out are
+    removed by the next sync, which reads what is stored (no analysis reads the stored stock in
+    between: the job's own analyses use the stock it fetched).
+    """
+    return account.orders_cursor is None
 
 
 def upsert_by_key(
@@ -141,12 +155,16 @@ def _scope(account: SellerAccount) -> dict[str, str]:
 
 
 def sync_inventory(account: SellerAccount, clients: AccountClients, now: datetime) -> list[dict[str, Any]]:
-    """Every page of getInventorySummaries, written where it changed; SKUs no longer listed are removed.
+    """Every page of getInventorySummaries, written where it changed; SKUs no longer listed are removed
+    (from the second sync on: see ``first_sync``).
 
     Returns the account's items as they now are (``STOCK_FIELDS``, velocity included), read once
-    before the listing and brought up to date with it: the velocity step's and the analysis's input.
+    before the listing (not on a first sync) and brought up to date with it: the velocity step's and
+    the analysis's input.
     """
-    stored = {d["seller_sku"]: d for d in InventoryItem._get_collection().find(_scope(account))}
+    stored = {}
+    if not first_sync(account):
+        stored = {d["seller_sku"]: d for d in InventoryItem._get_collection().find(_scope(account))}
     listed: dict[str, dict[str, Any]] = {}
     restarts = 0
     next_token: str | None = None

@@ -30,6 +30,7 @@ from services.sync.analysis import StockLine
 from services.sync.catalog import (
     MAX_LISTING_RESTARTS,
     duplicates,
+    first_sync,
     sync_inventory,
     sync_metrics,
     sync_velocity,
@@ -58,12 +59,38 @@ class FetchResult:
     #: (services.sync.analysis.AnalysisInputs); None where an earlier delivery did that step.
     metrics: list[dict[str, Any]] | None = None
     stock: list[StockLine] | None = None
+    #: ``(purchase date, status)`` of every order of the account, when this delivery listed them all
+    #: (``OrdersListing.orders``); None: the analysis reads them.
+    orders: list[tuple[datetime, str]] | None = None
+
+
+@dataclass
+class OrdersListing:
+    """What one getOrders listing stored: how many orders, and the watermark they reach.
+
+    ``orders`` holds ``(purchase date, status)`` of each order when the listing is the account's
+    first sync, whole in this delivery: its window (30 days back from now) covers every day of the
+    analysis window, so these are all the orders the analysis would read back. (An earlier first
+    sync that stopped midway may have stored an order since updated in the last two minutes, which
+    this listing leaves to the next; the store's copy of it is no fresher.) Otherwise None.
+    """
+
+    stored: int
+    watermark: datetime
+    orders: list[tuple[datetime, str]] | None = None
 
 
 def fetch_account(
-    account: SellerAccount, clients: AccountClients, now: datetime, progress: FetchProgress | None = None
+    account: SellerAccount,
+    clients: AccountClients,
+    now: datetime,
+    progress: FetchProgress | None = None,
+    items: list[dict[str, Any]] | None = None,
 ) -> FetchResult:
     """Fetch and store everything the analysis of ``account`` needs, resuming ``progress``.
+
+    ``items`` are the account's inventory items as this delivery's first look left them (its
+    inventory step is then done): the velocity step starts from them instead of reading them.
 
     Raises :class:`services.platform.errors.QuotaWait` when a quota token is far off: ``progress`` then says
     where to go on.
@@ -72,19 +99,26 @@ def fetch_account(
     result = FetchResult()
     orders = progress.get("done:orders")
     if orders is None:
-        result.orders_fetched, result.watermark = sync_orders(account, clients, now, progress)
+        listing = sync_orders(account, clients, now, progress)
+        result.orders_fetched, result.watermark, result.orders = (
+            listing.stored,
+            listing.watermark,
+            listing.orders,
+        )
         orders = json.dumps({"stored": result.orders_fetched, "watermark": result.watermark.isoformat()})
         progress.set("done:orders", orders)
     else:
         done = json.loads(orders)
         result.orders_fetched, result.watermark = done["stored"], parse_time(done["watermark"])
-    if progress.get("done:metrics") is None:
-        result.metrics = sync_metrics(account, clients, now)
-        progress.set("done:metrics", str(len(result.metrics)))
-    items = None
-    if progress.get("done:inventory") is None:
-        items = sync_inventory(account, clients, now)
-        progress.set("done:inventory", str(len(items)))
+    try:  # two quick steps, marked done in one write (before the velocity step, which may wait)
+        if progress.get("done:metrics") is None:
+            result.metrics = sync_metrics(account, clients, now)
+            progress.mark("done:metrics", str(len(result.metrics)))
+        if progress.get("done:inventory") is None:
+            items = sync_inventory(account, clients, now)
+            progress.mark("done:inventory", str(len(items)))
+    finally:
+        progress.save()
     result.stock = sync_velocity(account, clients, now, items)  # the last step: the progress is cleared next
     progress.clear()
     return result
@@ -92,7 +126,7 @@ def fetch_account(
 
 def sync_orders(
     account: SellerAccount, clients: AccountClients, now: datetime, progress: FetchProgress | None = None
-) -> tuple[int, datetime]:
+) -> OrdersListing:
     """Incremental getOrders; returns how many orders were stored, and the watermark they reach.
 
     After each stored page the window, the next token and the count so far are saved in ``progress``;
@@ -109,6 +143,10 @@ def sync_orders(
         "MaxResultsPerPage": 100,
     }
     restarts = 0
+    # A first sync's whole listing: each order's purchase date and status (see OrdersListing).
+    listed: dict[str, tuple[datetime, str]] | None = (
+        {} if first_sync(account) and next_token is None else None
+    )
     while True:
         params = dict(filters, NextToken=next_token) if next_token else filters
         try:
@@ -120,7 +158,12 @@ def sync_orders(
             logger.info("Amazon refused the orders next token of %s; listing again.", account.label)
             next_token = None
             continue
-        stored += _upsert_orders(account, response.payload["Orders"])
+        page = response.payload["Orders"]
+        stored += _upsert_orders(account, page)
+        if listed is not None:
+            listed.update(
+                (o["AmazonOrderId"], (parse_time(o["PurchaseDate"]), o["OrderStatus"])) for o in page
+            )
         next_token = response.next_token
         if not next_token:
             break
@@ -132,7 +175,7 @@ def sync_orders(
         }
         progress.set("orders", json.dumps(listing))
     progress.delete("orders")
-    return stored, before
+    return OrdersListing(stored, before, list(listed.values()) if listed is not None else None)
 
 
 def _listing_start(
@@ -184,7 +227,7 @@ def _upsert_orders(account: SellerAccount, orders: list[dict[str, Any]]) -> int:
         for marketplace, order_id in rows
     ]
     fields = list(rows.values())
-    if account.orders_cursor is None:
+    if first_sync(account):
         existing = _insert_new(keys, fields)
         keys, fields = [keys[i] for i in existing], [fields[i] for i in existing]
     if keys:

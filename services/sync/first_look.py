@@ -29,7 +29,7 @@ from services.platform.settings import Settings
 from services.platform.worker_metrics import WorkerMetrics
 from services.sync.amazon_time import parse_time
 from services.sync.analysis import AnalysisInputs, analyse_and_cache, stock_of
-from services.sync.catalog import sync_inventory, sync_metrics
+from services.sync.catalog import first_sync, sync_inventory, sync_metrics
 from services.sync.progress import FetchProgress
 from services.sync.spapi_client import AccountClients
 
@@ -61,7 +61,7 @@ def backfill_settings(settings: Settings) -> Settings:
 
 def needs_first_look(account: SellerAccount) -> bool:
     """Whether the account's sync is a first one: no orders stored up to a watermark yet."""
-    return account.orders_cursor is None
+    return first_sync(account)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class FirstLook:
     new: bool = False
     #: The metrics rows this delivery fetched for it: the full analysis's too, at the backfill's end.
     metrics: list[dict[str, Any]] | None = None
+    #: The inventory items it fetched: where the backfill's velocity step starts.
+    items: list[dict[str, Any]] | None = None
 
 
 def cache_first_look(
@@ -98,26 +100,32 @@ def cache_first_look(
     if cached is not None:
         return cached
     # What the quick steps fetched is the analysis's input: it is not read back from the store.
-    inputs = AnalysisInputs()
+    inputs, items = AnalysisInputs(), None
+    # Each step done is marked, and written with the first look's time (one write), or on the way
+    # out of a first look that stops: a redelivery skips them either way.
     try:
         with clients_for(account, settings) as clients:
             if progress.get("done:metrics") is None:
                 inputs.metrics = sync_metrics(account, clients, clock())
-                progress.set("done:metrics", str(len(inputs.metrics)))
+                progress.mark("done:metrics", str(len(inputs.metrics)))
             if progress.get("done:inventory") is None:
                 items = sync_inventory(account, clients, clock())
                 inputs.stock = stock_of(items)
-                progress.set("done:inventory", str(len(items)))
-    except (QuotaWait, LeaseLost):
+                progress.mark("done:inventory", str(len(items)))
+    except LeaseLost:
+        raise
+    except QuotaWait:
+        progress.save()
         raise
     except Exception as exc:
+        progress.save()
         return FirstLook(error=exc)
     now = clock()
     check()
     analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS, inputs=inputs)
     progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
     logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
-    return FirstLook(at=now, new=True, metrics=inputs.metrics)
+    return FirstLook(at=now, new=True, metrics=inputs.metrics, items=items)
 
 
 def cached_first_look(progress: FetchProgress) -> FirstLook | None:

@@ -86,6 +86,7 @@ def process_user_data(
     clients_for: Callable[..., AccountClients] = account_clients,
     on_first_look: Callable[[], None] | None = None,
     lease: JobLease | None = None,
+    last_result_with_finish: bool = False,
 ) -> ProcessResult:
     """Sync every active account of ``user_id``; see the module docstring for the failure rules.
 
@@ -93,9 +94,11 @@ def process_user_data(
     (services.sync.first_look); ``on_first_look`` is then called (the actor lets the job leave the
     priority lane once it waits for a quota). With ``lease`` (services.jobs.lease), every write is
     preceded by its check: an execution that lost the lease raises LeaseLost before writing.
+    ``last_result_with_finish``: the caller finishes the job's record in this process (the actor's
+    job-status middleware), so the last account's result is written with it (JobRecords.finish).
     """
     job = _Job(user_id, job_id, settings, records or JobRecords(settings), client or get_redis(settings))
-    job.clock, job.lease = clock, lease
+    job.clock, job.lease, job.last_result_with_finish = clock, lease, last_result_with_finish
     job.clients_for = fenced(clients_for, lease.check) if lease is not None else clients_for
     accounts = list(SellerAccount.objects(user_id=user_id, status="active").order_by("region", "country"))
     # The user is read only when it has no account to sync: a user whose document is gone but whose
@@ -124,7 +127,7 @@ def _sync_accounts(
     failures that decide the job's end."""
     result = ProcessResult(job.user_id)
     failures: list[tuple[SellerAccount, Exception]] = []
-    for account in accounts:
+    for position, account in enumerate(accounts, 1):
         if account.marketplace_id in done:
             result.skipped.append(account.label)
             if account.marketplace_id not in recorded:
@@ -139,7 +142,7 @@ def _sync_accounts(
             result.auth_errors.append(account.label)
         else:
             failures.append((account, error))
-        job.record(account, outcome)
+        job.record(account, outcome, last=position == len(accounts))
     return result, failures
 
 
@@ -159,6 +162,10 @@ class _Job:
     #: The account (marketplace id) that the last still-wanted check covers. The delivery's first
     #: account is covered by its start (which a cancelled job's record refuses), a moment before.
     _covered: str | None = None
+    #: Whether the job's finish, in this process, writes its last account's result (one write less).
+    last_result_with_finish: bool = False
+    #: The accounts (marketplace ids) the record lists, as its plan left it.
+    _on_record: set[str] = field(default_factory=set)
 
     @property
     def fence(self) -> int | None:
@@ -205,7 +212,9 @@ class _Job:
         planned = [_result_of(a, first_look_at=looked_at.get(a.marketplace_id)) for a in accounts]
         record = self.records.plan_accounts(self.job_id, planned, fence=self.fence)
         if record is None:
+            self._on_record = {a.marketplace_id for a in accounts}
             return set()
+        self._on_record = {a.marketplace_id for a in record.accounts}
         for marketplace_id, look in looks.items():
             if look.new:
                 self.records.record_first_look(self.job_id, marketplace_id, look.at, fence=self.fence)
@@ -281,17 +290,21 @@ class _Job:
         if users.only("user_id").first() is None:
             raise UnknownUserError(f"user {self.user_id!r} was deleted during the job")
 
-    def record(self, account: SellerAccount, outcome: AccountResult) -> None:
-        """Report the account's outcome on the record; a final one also in the job's done set."""
+    def record(self, account: SellerAccount, outcome: AccountResult, *, last: bool = False) -> None:
+        """Report the account's outcome on the record; a final one also in the job's done set.
+        The ``last`` account's goes with the job's finish when that is written in this process."""
         if not self.job_id:
             return
         self.check()
         if outcome.status in FINAL_ACCOUNT_STATUSES:
-            pipe = self.client.pipeline()
+            pipe = self.client.pipeline(transaction=False)  # one round trip; no MULTI/EXEC needed
             pipe.hset(done_key(self.settings, self.job_id), account.marketplace_id, outcome.status)
             pipe.expire(done_key(self.settings, self.job_id), DONE_SET_TTL)
             pipe.execute()
-        self.records.record_account(self.job_id, outcome, fence=self.fence)
+        if last and self.last_result_with_finish and account.marketplace_id in self._on_record:
+            self.records.record_account_with_finish(self.job_id, outcome)
+        else:
+            self.records.record_account(self.job_id, outcome, fence=self.fence)
 
 
 def _sync_account(
@@ -314,7 +327,7 @@ def _sync_account(
             raise first_look.error
         settings = backfill_settings(job.settings) if outcome.first_look_at else job.settings
         with job.clients_for(account, settings) as clients:
-            fetched = fetch_account(account, clients, job.clock(), progress)
+            fetched = fetch_account(account, clients, job.clock(), progress, first_look.items)
         if fetched.metrics is None:
             fetched.metrics = first_look.metrics
         outcome.status, outcome.analysed_at = "completed", _analyse(account, job, fetched)
@@ -353,7 +366,7 @@ def _analyse(account: SellerAccount, job: _Job, fetched: FetchResult) -> datetim
     """
     analysed_at = job.clock()
     job.check()  # after the clock: the analysis's time is one at which this execution held the lease
-    inputs = AnalysisInputs(metrics=fetched.metrics, stock=fetched.stock)
+    inputs = AnalysisInputs(metrics=fetched.metrics, stock=fetched.stock, orders=fetched.orders)
     analyse_and_cache(account, analysed_at, settings=job.settings, client=job.client, inputs=inputs)
     forward = {"last_synced_at": analysed_at}
     if fetched.watermark is not None:

@@ -29,6 +29,8 @@ class FetchProgress:
         #: The hash's expiry is set with this delivery's first write: PROGRESS_TTL outlives any
         #: delivery (AgeLimit drops a message after a day), so the later writes need not renew it.
         self._expires = False
+        #: Fields marked here and not written yet (``mark``; ``save`` writes them).
+        self._marked: dict[str, str] = {}
 
     @classmethod
     def for_job(cls, client: redis.Redis, settings: Settings, job_id: str, account_id: str) -> FetchProgress:
@@ -45,14 +47,26 @@ class FetchProgress:
         return self._values().get(name)
 
     def set(self, name: str, value: str) -> None:
+        """Set ``name`` now, with the fields marked before it (one write)."""
+        self.mark(name, value)
+        self.save()
+
+    def mark(self, name: str, value: str) -> None:
+        """Set ``name`` here; it is written with the next ``set`` or ``save``. For a step whose
+        repeat is cheap: a redelivery that finds it unwritten does it again."""
         self._values()[name] = value
-        if self._client is None:
+        self._marked[name] = value
+
+    def save(self) -> None:
+        """Write the fields marked and not written yet (nothing: no round trip)."""
+        marked, self._marked = self._marked, {}
+        if self._client is None or not marked:
             return
         if self._expires:
-            self._client.hset(self._key, name, value)
+            self._client.hset(self._key, mapping=marked)
             return
-        pipe = self._client.pipeline()
-        pipe.hset(self._key, name, value)
+        pipe = self._client.pipeline(transaction=False)  # no MULTI/EXEC: the two need not be atomic
+        pipe.hset(self._key, mapping=marked)
         pipe.expire(self._key, PROGRESS_TTL)
         pipe.execute()
         self._expires = True
@@ -63,7 +77,7 @@ class FetchProgress:
             self._client.hdel(self._key, name)
 
     def clear(self) -> None:
-        self._memory = {}
+        self._memory, self._marked = {}, {}
         if self._client is not None:
             self._client.delete(self._key)
             self._expires = False
