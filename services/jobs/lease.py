@@ -37,12 +37,13 @@ from services.platform.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: KEYS: the lease, the fencing counter; ARGV: the lease's expiry in ms. Returns ``{1, token}`` when
-#: taken, ``{0, ms left}`` when another execution holds it.
+#: taken, ``{0, ms left}`` when another execution holds it. The token is drawn first and the lease
+#: set only if free (two commands where the lease is free, the usual case; a token drawn for a held
+#: lease is skipped: tokens need only grow).
 _ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('PTTL', KEYS[1])} end
 local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
-return {1, token}
+if redis.call('SET', KEYS[1], token, 'PX', ARGV[1], 'NX') then return {1, token} end
+return {0, redis.call('PTTL', KEYS[1])}
 """
 #: KEYS: leases; ARGV: the expiry in ms, then each lease's token. Returns the 1-based indexes of the
 #: leases that are no longer held by that token (expired, or taken by a newer execution).
