@@ -101,17 +101,16 @@ class JobStatusMiddleware(Middleware):
         logs.unbind()
 
     def _record_metrics(self, message, status: str, exception: BaseException | None) -> None:
-        """The attempt's duration by trigger and ending, and a retry by its reason: one Redis round trip.
-        A quota wait (ending ``quota_wait``) hands the job back without spending a retry."""
+        """The attempt's duration by trigger and ending, and a retry by its reason (sent by the process
+        with its other metrics). A quota wait (ending ``quota_wait``) hands the job back without
+        spending a retry."""
         ended = "quota_wait" if isinstance(exception, WaitingForQuota) else status
         started = self._started.pop(message.message_id, None)
-        tally = self.metrics.batch()
         if started is not None:
             labels = {"trigger": message.options.get("trigger", "manual"), "status": ended}
-            tally.observe("job_duration_seconds", labels, time.monotonic() - started)
+            self.metrics.observe("job_duration_seconds", labels, time.monotonic() - started)
         if ended == "retrying":
-            tally.count("job_retries", {"reason": type(exception).__name__})
-        tally.flush()
+            self.metrics.count("job_retries", {"reason": type(exception).__name__})
 
     def after_skip_message(self, broker, message) -> None:
         """A job skipped by another middleware (AgeLimit: too old to run) fails, saying why."""

@@ -46,7 +46,14 @@ class Stack(Stoppable):
         return {name: server.process.pid for name, server in servers.items() if server is not None}
 
     def stop(self) -> None:
-        """Stop the servers started here, newest first; one that fails to stop does not keep the others."""
+        """Stop the servers started here, newest first; one that fails to stop does not keep the others.
+
+        The worker metrics this process still holds (a benchmark's or a test's in-process workers)
+        are sent first, while their Redis is there (services.platform.worker_metrics).
+        """
+        from services.platform.worker_metrics import flush_all
+
+        flush_all()
         while self._stops:
             stop = self._stops.pop()
             try:

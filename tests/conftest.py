@@ -219,7 +219,9 @@ def clean_state(request, settings, redis_client, sandbox) -> Iterator[None]:
     from sp_api.auth import access_token_client
 
     from models.migrate import DOCUMENTS
+    from services.platform.worker_metrics import flush_all
 
+    flush_all()  # what this process's workers recorded in an earlier test goes before the namespace
     for name in redis_client.scan_iter(match=f"{settings.redis_namespace}:*", count=1000):
         redis_client.delete(name)
     for document in DOCUMENTS:

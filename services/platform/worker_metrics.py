@@ -13,16 +13,22 @@ process's Redis client and settings::
     metrics.count("spapi_requests", {"operation": "getOrders", "outcome": "429"})
     metrics.observe("job_duration_seconds", {"trigger": "schedule", "status": "completed"}, 12.5)
 
-or, for several updates in one Redis round trip, ``batch = metrics.batch()``, the same calls on
-``batch``, then ``batch.flush()``. Labels must be exactly the declared ones. A metric never fails
-the work it measures: a Redis error while recording is logged and dropped.
+Labels must be exactly the declared ones. An update is not sent at once: each process gathers what
+all its threads record, summed per field, and sends it in one Redis round trip once the oldest
+update is FLUSH_SECONDS old (by the next thread that records, or by a flusher thread), and at exit.
+A busy worker process thus sends one round trip per interval, not several per job; /metrics lags by
+no more than that. A metric never fails the work it measures: a Redis error while sending is logged
+and the updates are dropped.
 """
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +89,10 @@ METRICS: dict[str, Metric] = {
 }
 
 
+#: Seconds an update may wait in its process before it is sent (see the module docstring).
+FLUSH_SECONDS = 5.0
+
+
 def _field(metric: Metric, labels: Mapping[str, str], *suffix: str) -> str:
     if set(labels) != set(metric.labels):
         raise ValueError(f"labels must be {metric.labels}, got {tuple(labels)}")
@@ -90,22 +100,30 @@ def _field(metric: Metric, labels: Mapping[str, str], *suffix: str) -> str:
 
 
 class Batch:
-    """Updates gathered here and sent by :meth:`flush` in one round trip: one command per field, the
-    updates of a field summed first (an account's five getOrderMetrics calls are one increment)."""
+    """Updates gathered here, from any thread, and sent by :meth:`flush` in one round trip: one
+    command per field, the updates of a field summed first (a process's many getOrderMetrics calls
+    are one increment)."""
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self._client = client
         self._settings = settings
+        self._lock = threading.Lock()
         #: (hash, field) -> (amount, whether it is a float field).
         self._updates: dict[tuple[str, str], tuple[float, bool]] = {}
         #: Monotonic time of the oldest update not yet sent (None: nothing to send).
         self.since: float | None = None
 
     def _add(self, name_key: str, field: str, amount: float, floating: bool) -> None:
-        total, _ = self._updates.get((name_key, field), (0, floating))
-        self._updates[(name_key, field)] = (total + amount, floating)
-        if self.since is None:
-            self.since = time.monotonic()
+        with self._lock:
+            total, _ = self._updates.get((name_key, field), (0, floating))
+            self._updates[(name_key, field)] = (total + amount, floating)
+            if self.since is None:
+                self.since = time.monotonic()
+
+    def due(self, age: float) -> bool:
+        """Whether the oldest update not yet sent is at least ``age`` seconds old."""
+        since = self.since
+        return since is not None and time.monotonic() - since >= age
 
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
         metric = METRICS[name]
@@ -122,7 +140,8 @@ class Batch:
 
     def flush(self) -> None:
         """Send what was gathered (nothing: no round trip); a Redis error is logged, never raised."""
-        updates, self._updates, self.since = self._updates, {}, None
+        with self._lock:
+            updates, self._updates, self.since = self._updates, {}, None
         if not updates:
             return
         pipe = self._client.pipeline(transaction=False)
@@ -138,24 +157,29 @@ class Batch:
 
 
 class WorkerMetrics:
-    """The metrics of one Redis namespace: record with :meth:`batch`/:meth:`count`/:meth:`observe`."""
+    """The metrics of one Redis namespace: record with :meth:`count`/:meth:`observe`, sent later by
+    this process (see the module docstring); read the totals of every process with :meth:`read`."""
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self._client = client
         self._settings = settings
-
-    def batch(self) -> Batch:
-        return Batch(self._client, self._settings)
+        self._pending = _process_batch(client, settings)
 
     def count(self, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
-        batch = self.batch()
-        batch.count(name, labels, amount)
-        batch.flush()
+        self._pending.count(name, labels, amount)
+        self._sent_when_due()
 
     def observe(self, name: str, labels: Mapping[str, str], seconds: float) -> None:
-        batch = self.batch()
-        batch.observe(name, labels, seconds)
-        batch.flush()
+        self._pending.observe(name, labels, seconds)
+        self._sent_when_due()
+
+    def flush(self) -> None:
+        """Send what this process recorded in this namespace now."""
+        self._pending.flush()
+
+    def _sent_when_due(self) -> None:
+        if self._pending.due(FLUSH_SECONDS):
+            self._pending.flush()
 
     def read(self) -> dict[str, dict[tuple[str, ...], float | Histogram]]:
         """Every declared metric: label values -> total (counters) or :class:`Histogram`. One round trip."""
@@ -163,6 +187,53 @@ class WorkerMetrics:
         for name in METRICS:
             pipe.hgetall(key(self._settings, "metrics", name))
         return {name: _decode(METRICS[name], raw) for name, raw in zip(METRICS, pipe.execute(), strict=True)}
+
+
+#: This process's updates not sent yet: one Batch per Redis client and namespace (the Batch keeps
+#: its client, so the client's id is not reused while the entry lives).
+_pending: dict[tuple[int, str], Batch] = {}
+_pending_lock = threading.Lock()
+_flusher: threading.Thread | None = None
+
+
+def _process_batch(client: redis.Redis, settings: Settings) -> Batch:
+    global _flusher
+    with _pending_lock:
+        batch = _pending.get((id(client), settings.redis_namespace))
+        if batch is None:
+            batch = _pending[(id(client), settings.redis_namespace)] = Batch(client, settings)
+        if _flusher is None:
+            _flusher = threading.Thread(target=_flush_when_due, name="worker-metrics", daemon=True)
+            _flusher.start()
+    return batch
+
+
+def flush_all(age: float = 0.0) -> None:
+    """Send every update of this process that is at least ``age`` seconds old (at exit: all)."""
+    with _pending_lock:
+        batches = list(_pending.values())
+    for batch in batches:
+        if batch.due(age):
+            batch.flush()
+
+
+def _flush_when_due() -> None:
+    """The flusher thread: sends what an idle process recorded (a busy one sends as it records)."""
+    while True:
+        time.sleep(min(max(FLUSH_SECONDS, 0.05), 1.0))
+        flush_all(FLUSH_SECONDS)
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts with nothing pending and no flusher (the thread did not survive)."""
+    global _flusher, _pending_lock
+    _pending.clear()
+    _pending_lock = threading.Lock()
+    _flusher = None
+
+
+atexit.register(flush_all)
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from services.platform.errors import QuotaWait, TransientSpApiError
 from services.platform.redis_pool import get_redis
 from services.platform.secrets import decrypt_token
 from services.platform.settings import Settings
-from services.platform.worker_metrics import Batch, WorkerMetrics
+from services.platform.worker_metrics import WorkerMetrics
 from services.sync.lwa import credentials, tls_context, token_client_class
 from services.sync.marketplaces import marketplace_for, region_of
 from services.sync.quotas import USAGE_PLANS, QuotaBuckets, Reservation
@@ -47,9 +47,6 @@ from services.sync.spapi_failures import TRANSIENT, MalformedResponse, request_o
 logger = logging.getLogger(__name__)
 
 API_CLASSES = {"orders": Orders, "sales": Sales, "inventories": Inventories}
-#: Seconds of real time the account's metrics may wait to be sent: /metrics lags the calls of a
-#: long fetch by no more than this (a short one sends them when its clients close).
-METRICS_FLUSH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,8 @@ class _Request:
     expect: str | type | None
     params: dict[str, Any]
     bucket: str | None
-    tally: Batch | None
+    #: Where the request's outcome and quota waits are counted (None: nowhere).
+    metrics: WorkerMetrics | None
 
 
 @dataclass
@@ -103,7 +101,6 @@ class AccountClients:
     #: Where requests and quota waits are counted for /metrics; None counts nothing (unit tests).
     metrics: WorkerMetrics | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
-    _batch: Batch | None = field(default=None, repr=False)
 
     def client(self, api: str) -> Any:
         if api not in self._clients:
@@ -128,28 +125,11 @@ class AccountClients:
         ``expect`` names a key the payload must carry, or is ``list`` for a list payload; a payload
         without it raises :class:`MalformedResponse` (the library returns ``{}`` for a non-JSON body).
         Raises :class:`QuotaWait` when the quota token is due later than the settings let a thread sleep.
-        Each request's outcome and each quota wait are counted for /metrics, gathered over the
-        account's calls and sent when the clients close, or after a call once the oldest unsent one is
-        METRICS_FLUSH_SECONDS old (one Redis round trip for most accounts, however many calls).
+        Each request's outcome and each quota wait are counted for /metrics (sent by the process with
+        the other updates of its threads: services.platform.worker_metrics).
         """
-        tally = self._tally()
-        request = _Request(operation, api, method, expect, params, self._bucket(operation), tally)
-        try:
-            return self._call(request)
-        finally:
-            if (
-                tally is not None
-                and tally.since is not None
-                and _older_than(tally.since, METRICS_FLUSH_SECONDS)
-            ):
-                tally.flush()
-
-    def _tally(self) -> Batch | None:
-        if self.metrics is None:
-            return None
-        if self._batch is None:
-            self._batch = self.metrics.batch()
-        return self._batch
+        request = _Request(operation, api, method, expect, params, self._bucket(operation), self.metrics)
+        return self._call(request)
 
     def _call(self, request: _Request) -> ApiResponse:
         paced = request.bucket is not None
@@ -171,7 +151,7 @@ class AccountClients:
 
     def _attempt(self, request: _Request) -> ApiResponse:
         """One try: a quota token, the request, its outcome counted, the payload checked."""
-        operation, bucket, tally = request.operation, request.bucket, request.tally
+        operation, bucket, tally = request.operation, request.bucket, request.metrics
         reservation = self._wait_for_token(bucket, operation, tally) if bucket is not None else None
         self.calls[operation] = self.calls.get(operation, 0) + 1
         try:
@@ -195,7 +175,7 @@ class AccountClients:
             return None
         return self.quotas.bucket(self.refresh_token, region_of(self.marketplace), operation)
 
-    def _wait_for_token(self, bucket: str, operation: str, tally: Batch | None) -> Reservation:
+    def _wait_for_token(self, bucket: str, operation: str, tally: WorkerMetrics | None) -> Reservation:
         max_wait = self.settings.sp_api_quota_max_wait_seconds
         reservation = self.quotas.reserve(bucket, operation, max_wait)  # type: ignore[union-attr]
         if not reservation.taken:
@@ -252,22 +232,16 @@ class AccountClients:
         return stop
 
     def close(self) -> None:
-        """Close the clients and send the metrics not yet sent."""
+        """Close the clients."""
         for instance in self._clients.values():
             instance.close()
         self._clients.clear()
-        if self._batch is not None:
-            self._batch.flush()
 
     def __enter__(self) -> AccountClients:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _older_than(since: float, seconds: float) -> bool:
-    return time.monotonic() - since >= seconds
 
 
 def _documented(payload: Any, expect: str | type | None) -> bool:

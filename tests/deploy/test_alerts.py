@@ -65,6 +65,7 @@ def test_every_metric_the_alerts_read_is_exposed_by_metrics(settings, broker, re
             recorder.observe(name, labels, 1.0)
         else:
             recorder.count(name, labels)
+    recorder.flush()
     app = create_app(WebConfig(settings=settings, stats_max_age_seconds=0), producer=producer)
 
     # When /metrics is scraped

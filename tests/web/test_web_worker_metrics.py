@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.platform.worker_metrics import flush_all
 from tests.support import finished, wait_for
 
+JOB_ATTEMPTS = "sellersync_job_duration_seconds_count"
 
-def scrape(anonymous) -> dict[tuple[str, frozenset], float]:
-    """/metrics as ``{(sample name, labels): value}``."""
+
+def scrape(anonymous, attempts: int = 1) -> dict[tuple[str, frozenset], float]:
+    """/metrics as ``{(sample name, labels): value}``, once the worker's process (this one) has sent
+    the metrics of ``attempts`` job attempts (recorded just after each attempt's record is finished)."""
+
+    def attempts_sent() -> bool:
+        flush_all()
+        return sum(v for (name, _), v in _samples(anonymous).items() if name == JOB_ATTEMPTS) >= attempts
+
+    wait_for(attempts_sent, timeout=10)
+    return _samples(anonymous)
+
+
+def _samples(anonymous) -> dict[tuple[str, frozenset], float]:
     result = anonymous.simulate_get("/metrics")
     assert result.status_code == 200
     return {
@@ -49,8 +63,7 @@ def test_a_sync_with_429s_shows_the_requests_by_outcome_and_the_quota_waits(
     assert value(samples, f"{waits}_sum", **slept) > 0
     assert value(samples, f"{waits}_bucket", le="+Inf", **slept) == value(samples, f"{waits}_count", **slept)
     # And the job's attempt, by its trigger
-    durations = "sellersync_job_duration_seconds_count"
-    assert value(samples, durations, trigger="manual", status="completed") == 1
+    assert value(samples, JOB_ATTEMPTS, trigger="manual", status="completed") == 1
 
 
 def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
@@ -67,12 +80,12 @@ def test_a_job_retried_after_server_errors_shows_the_retry_by_reason(
     assert record.status == "completed" and record.attempts == 2, record.error
 
     # Then /metrics shows the 5xx answers, one retry by its reason, and both attempts by trigger
-    samples = scrape(anonymous)
+    samples = scrape(anonymous, attempts=2)
     requests = "sellersync_spapi_requests_total"
     assert value(samples, requests, operation="getOrderMetrics", outcome="5xx") == failures
     assert value(samples, "sellersync_job_retries_total", reason="TransientSpApiError") == 1
     for status in ("retrying", "completed"):
-        assert value(samples, "sellersync_job_duration_seconds_count", trigger="schedule", status=status) == 1
+        assert value(samples, JOB_ATTEMPTS, trigger="schedule", status=status) == 1
 
 
 def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
@@ -95,7 +108,7 @@ def test_a_connected_accounts_first_analysis_is_timed_once_from_its_connection(
     wait_for(lambda: finished(again), timeout=30)
 
     # Then /metrics has one observation: the first look, seconds after the connection
-    samples = scrape(anonymous)
+    samples = scrape(anonymous, attempts=2)
     seconds = "sellersync_first_analysis_seconds"
     assert value(samples, f"{seconds}_count", kind="first_look") == 1
     assert value(samples, f"{seconds}_count", kind="full") == 0
