@@ -150,8 +150,8 @@ def report(bench: Enqueue) -> tuple[list[Figure], dict]:
                       ("enqueue_users, all new", "new"), ("  its Redis side (less MongoDB)", "redis_side"),
                       ("enqueue_users, deduplicated", "dedup")):  # fmt: skip
         print(f"{name + ':':<36}{rates[key]:>9,.0f} users/s")
-    print("Redis round trips per batch: 1 claim script (SET NX PX per user, in Lua) and 1 MULTI of HSET")
-    print("+ RPUSH for the messages; the plain loops make 1 per user (the seed's also 1 insert per user).")
+    print("Redis round trips per batch: 1 claim script (SET NX PX per user, in Lua) and 1 enqueue script")
+    print("(HSET + RPUSH per message, in Lua); the plain loops make 1 per user (the seed's also 1 insert).")
     print(f"MongoDB round trips, all new: {_per_batch(bench.new_trips, batches)}")
     print(f"MongoDB round trips, dedup:   {_per_batch(bench.dedup_trips, batches)}")
     details = {"newTrips": bench.new_trips, "dedupTrips": bench.dedup_trips, "batches": batches,

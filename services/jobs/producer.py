@@ -48,6 +48,10 @@ class JobQueue(Protocol):
 
     def new_job_id(self) -> str: ...
 
+    def new_job_ids(self, count: int) -> list[str]:
+        """``count`` new job ids at once (a batch's)."""
+        ...
+
     def send(self, job_id: str, user_id: str, trigger: str) -> None: ...
 
     def send_many(self, jobs: list[tuple[str, str, str]]) -> None: ...
@@ -121,8 +125,8 @@ class JobProducer:
 
         Works in batches of ``batch_size`` (default SCHEDULER_BATCH_SIZE), each costing: one MongoDB
         read of the users (skipped when ``known``: the ids were just read from the users collection),
-        one pipelined Redis claim of their active-job keys, one MongoDB bulk insert of the new records
-        and one pipelined Redis send of the messages. Unknown ids are skipped with a warning.
+        one Redis script call claiming their active-job keys, one MongoDB bulk insert of the new records
+        and one Redis round trip sending the messages. Unknown ids are skipped with a warning.
 
         ``still_due`` (the scheduler's) is asked, once a batch's users are claimed, which of them are
         still due; the others are released and left out of the result. A user whose job ended between
@@ -163,7 +167,7 @@ class JobProducer:
     ) -> list[Enqueued]:
         if not known:
             user_ids = self._known_users(user_ids)
-        offers = [(user_id, self.queue.new_job_id()) for user_id in user_ids]
+        offers = list(zip(user_ids, self.queue.new_job_ids(len(user_ids)), strict=True))
         currents = self.active.claim_many(offers)
         results: list[Enqueued | None] = [None] * len(offers)
         claimed: list[int] = []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import dramatiq
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from actors.queue import DramatiqJobQueue
 from models import JobStatus, User
-from services.jobs.producer import QUEUE_NAME, JobProducer
+from services.jobs.producer import PRIORITY_QUEUE_NAME, QUEUE_NAME, JobProducer
 from services.jobs.records import JobRecords
+from services.platform.redis_pool import key
 from tests.cron.cron_support import queued_user_ids, seed_due_users
 from tests.support import wait_for
 
@@ -33,6 +36,62 @@ def test_a_batch_sent_in_one_round_trip_is_read_by_dramatiqs_own_consumer(broker
     for message in fetched:
         consumer.ack(message)
     consumer.close()
+
+
+def test_a_batchs_job_ids_are_distinct_random_uuids_of_dramatiqs_form(producer):
+    # Given the ids of a large batch
+    ids = producer.queue.new_job_ids(10_000)
+
+    # Then each is a version-4 UUID written as generate_unique_id writes one, and none repeats
+    assert len(set(ids)) == 10_000
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
+    assert producer.queue.new_job_ids(0) == []
+
+
+def test_a_batch_holds_the_bytes_dramatiq_encodes_for_each_message(producer, redis_client, settings):
+    # Given jobs of both lanes, for user ids that need escaping in JSON
+    users = ['quote"', "back\\slash", "brace{user}", "ünï-☃", "nul\x00user-id\x00", "plain"]
+    jobs = [(producer.queue.new_job_id(), u, "schedule" if n % 2 else "manual") for n, u in enumerate(users)]
+
+    # When they are sent as one batch
+    producer.queue.send_many(jobs)
+
+    # Then each stored message is what Message.encode gives for that job (at its own timestamp)
+    for job_id, user_id, trigger in jobs:
+        message = producer.queue.message(job_id, user_id, trigger, redis_message_id=job_id)
+        stored = redis_client.hget(key(settings, f"{message.queue_name}.msgs"), job_id)
+        timestamp = dramatiq.Message.decode(stored).message_timestamp
+        assert stored == message.copy(message_timestamp=timestamp).encode()
+    assert queued_user_ids(redis_client, settings) == users[1::2]
+    assert queued_user_ids(redis_client, settings, PRIORITY_QUEUE_NAME) == users[::2]
+
+
+class EnqueueLog(dramatiq.Middleware):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def before_enqueue(self, broker, message, delay):
+        self.seen.append(("before", message.message_id))
+
+    def after_enqueue(self, broker, message, delay):
+        self.seen.append(("after", message.message_id))
+
+
+def test_a_middleware_with_an_enqueue_hook_sees_every_message_of_a_batch(redis_client, settings):
+    # Given an actor on a Redis broker with a middleware that hooks enqueues
+    log = EnqueueLog()
+    broker = RedisBroker(client=redis_client, namespace=settings.redis_namespace, middleware=[log])
+    actor = dramatiq.Actor(
+        lambda user_id: None, actor_name="hooked", queue_name="hooked", priority=0, broker=broker, options={}
+    )
+
+    # When a batch is sent
+    DramatiqJobQueue(actor).send_many([("j1", "u1", "schedule"), ("j2", "u2", "schedule")])
+
+    # Then the hooks ran for each message, and the messages are queued
+    assert log.seen == [("before", "j1"), ("before", "j2"), ("after", "j1"), ("after", "j2")]
+    assert queued_user_ids(redis_client, settings, "hooked") == ["u1", "u2"]
 
 
 def test_bulk_enqueued_jobs_run_to_completion_on_a_real_worker(broker, worker, producer, make_user):
