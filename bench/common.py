@@ -35,6 +35,9 @@ def start_stack(*, time_scale: float | None = 1000.0, settings: dict[str, str] |
 
         sandbox = functools.partial(start_sandbox, config=SandboxConfig(time_scale=time_scale))
     stack = start_servers(database=f"sellersync-bench-{os.getpid()}", sandbox=sandbox)
+    from services.platform.worker_metrics import flush_all
+
+    stack.on_stop(flush_all)  # what in-process workers recorded, sent while Redis still answers
     stack.env.update(
         REDIS_NAMESPACE=f"sellersync-bench-{uuid.uuid4().hex[:8]}",
         FERNET_KEY=Fernet.generate_key().decode(),

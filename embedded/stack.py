@@ -45,15 +45,13 @@ class Stack(Stoppable):
         servers = {"redis": self.redis, "documents": self.documents}
         return {name: server.process.pid for name, server in servers.items() if server is not None}
 
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the stack stops, before any server it started (while they still answer)."""
+        self._stops.append(callback)
+
     def stop(self) -> None:
         """Stop the servers started here, newest first; one that fails to stop does not keep the others.
-
-        The worker metrics this process still holds (a benchmark's or a test's in-process workers)
-        are sent first, while their Redis is there (services.platform.worker_metrics).
-        """
-        from services.platform.worker_metrics import flush_all
-
-        flush_all()
+        What ``on_stop`` added runs first."""
         while self._stops:
             stop = self._stops.pop()
             try:

@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
         database=f"sellersync-test-{os.getpid()}",
         sandbox=lambda: start_sandbox(config=SandboxConfig(time_scale=SANDBOX_TIME_SCALE)),
     )
+    from services.platform.worker_metrics import flush_all
+
+    stack.on_stop(flush_all)  # what in-process workers recorded, sent while Redis still answers
     _started["stack"] = stack
     redis_url, mongodb_uri, sandbox = stack.redis_url, stack.mongodb_uri, stack.sandbox
     env = {
