@@ -87,8 +87,9 @@ FIRST_SYNC_MONGODB_COMMANDS = 15
 #: 71 since the progress and done-set pipelines are sent without MULTI/EXEC; 59 since the lease is
 #: taken with two commands where it took three, and the metrics are the process's, sent once an
 #: interval (services.platform.worker_metrics), not the job's; 57 since a first look marks its steps
-#: done in one write.
-FIRST_SYNC_REDIS_COMMANDS = 57
+#: done in one write; 47 since a quota bucket is one string (GET + SET in the script, on the caller's
+#: clock, where TIME, HMGET, HSET and EXPIRE were four).
+FIRST_SYNC_REDIS_COMMANDS = 47
 #: Redis slack: a broker maintenance pass (Dramatiq's ``maintenance_chance`` per fetch) can run inside
 #: a fetch of the job's own message and add its few commands; nothing else in the count is timed.
 REDIS_NOISE = 1
