@@ -177,7 +177,7 @@ class JobProducer:
                 claimed.append(index)
             elif current_id is not None:
                 contested.append((index, current_id))
-        finished = finished_job_ids([current_id for _, current_id in contested])
+        finished = self._finished_jobs([current_id for _, current_id in contested])
         for index, current_id in contested:
             user_id, job_id = offers[index]
             if current_id not in finished:
@@ -200,6 +200,10 @@ class JobProducer:
         return [
             r or self.enqueue_user(offers[i][0], trigger) for i, r in enumerate(results) if i not in skipped
         ]
+
+    def _finished_jobs(self, job_ids: list[str]) -> set[str]:
+        """Which of the jobs that hold users' keys have finished (one indexed read; none for none)."""
+        return finished_job_ids(job_ids)
 
     def _known_users(self, user_ids: list[str]) -> list[str]:
         valid = [u for u in user_ids if _is_id(u)]
