@@ -122,9 +122,18 @@ def cache_first_look(
         return FirstLook(error=exc)
     now = clock()
     check()
-    analyse_and_cache(account, now, settings=settings, client=client, pending=PENDING_KPIS, inputs=inputs)
+    cached = analyse_and_cache(
+        account, now, settings=settings, client=client, pending=PENDING_KPIS, inputs=inputs
+    )
     progress.set(FIRST_LOOK_FIELD, now.astimezone(UTC).isoformat())  # to the microsecond, as the record
-    logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
+    if cached is not None:
+        logger.info("Cached the first look of account %s of user %s.", account.label, account.user_id)
+    else:  # an execution that lost its job in between: the newer one's analysis stays
+        logger.info(
+            "Did not cache the first look of account %s of user %s: a newer analysis is stored.",
+            account.label,
+            account.user_id,
+        )
     return FirstLook(at=now, new=True, metrics=inputs.metrics, items=items)
 
 
